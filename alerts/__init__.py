@@ -1,0 +1,1 @@
+"""Anomaly core: detectors and alert logic (pure, no I/O)."""

@@ -1,0 +1,82 @@
+"""The pure home-activity event model (Format A rows) and what a sensor event *means* for routine detection.
+
+The live ingest path converts contract messages into :class:`HomeEvent` (see docs/detection-activity.md for the
+mapping: PIR ``motion`` -> kind motion, front-door contact -> kind door, bed pad ``occupied`` -> kind bed, radar
+``present`` -> kind motion...); the evaluation command reads the same events from CSV. Everything downstream
+(baseline, detectors) sees only these events, so live and offline runs share one code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+KINDS = frozenset({"motion", "door", "bed", "seat", "toilet", "appliance", "tap", "cabinet", "other"})
+ROOMS = frozenset({"bedroom", "bathroom", "kitchen", "living", "hall", "entrance", "other"})
+
+# Both edges of these sensors are a human action: a PIR "clear" means the person was moving until then, a door
+# or cabinet closing is a hand on it, getting into or out of a bed/seat is a movement. The "off" edge of an
+# appliance (microwave finished) or of a toilet flush is automatic and proves nothing about the person.
+_HUMAN_OFF_KINDS = frozenset({"motion", "door", "cabinet", "bed", "seat", "tap"})
+
+# Pressure sensors that say "someone is resting here": evidence of presence and of being at rest, not of an
+# emergency; the silence that follows has its own (much lower) hazard of getting up.
+REST_KINDS = frozenset({"bed", "seat"})
+
+# Silence contexts. A silence is judged against the hazard of the context it started in: where the person was
+# last seen predicts how long they normally stay quiet (TV in the living room vs a bathroom visit).
+FREE_CONTEXTS = ("bathroom", "bedroom", "kitchen", "living", "hall", "entrance", "other")
+CONTEXTS = ("bed", "seat", "away", *FREE_CONTEXTS)
+
+
+@dataclass(frozen=True, slots=True)
+class HomeEvent:
+    """One Format A row: ``ts`` is naive local wall-clock time; ``value`` 1 = on/open/occupied, 0 = off."""
+
+    ts: datetime
+    sensor: str
+    kind: str
+    room: str
+    value: int
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, str]) -> HomeEvent:
+        """Parse a CSV row (``ts,sensor,kind,room,value``); unknown kinds/rooms become ``other``."""
+        kind = row["kind"].strip().lower()
+        room = row["room"].strip().lower()
+        ts = datetime.fromisoformat(row["ts"].strip())
+        if ts.tzinfo is not None:
+            ts = ts.replace(tzinfo=None)  # Format A is local wall-clock time
+        return cls(
+            ts=ts,
+            sensor=row["sensor"].strip(),
+            kind=kind if kind in KINDS else "other",
+            room=room if room in ROOMS else "other",
+            value=1 if str(row["value"]).strip() not in {"0", "false", "False", ""} else 0,
+        )
+
+    @property
+    def is_human(self) -> bool:
+        """True when this event proves a person acted at ``ts`` (it ends a silence)."""
+        return self.value == 1 or self.kind in _HUMAN_OFF_KINDS
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentProfile:
+    """What the detectors need to know about the resident(s) of one home.
+
+    ``lives_alone`` / ``empty_nest`` raise the severity of every alert by one step (no one else will notice);
+    ``fall_risk`` enables the night bed-exit alert (facility and family eldercare beds) with ``bed_exit_minutes``.
+    """
+
+    resident_id: str | None = None
+    site_id: str | None = None
+    lives_alone: bool = True
+    empty_nest: bool = False
+    fall_risk: bool = False
+    bed_exit_minutes: float = 20.0
+
+    @property
+    def priority_bump(self) -> int:
+        return 1 if (self.lives_alone or self.empty_nest) else 0

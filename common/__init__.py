@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database helpers, migrations, the `eldercare` CLI entry point."""

@@ -1,0 +1,73 @@
+"""The one settings object of the platform.
+
+Every knob is an environment variable with the ``ELDERCARE_`` prefix (see docs/settings.md). The object is built
+once in ``main()`` (or a test fixture) and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ELDERCARE_", extra="ignore", frozen=True)
+
+    # --- connections -------------------------------------------------------------------------------------
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/eldercare",
+        description="libpq connection string of the platform database.",
+    )
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host.")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535, description="MQTT broker port.")
+    mqtt_username: str | None = Field(default=None, description="Broker user of platform services.")
+    mqtt_password: str | None = Field(default=None, description="Broker password of platform services.")
+    topic_prefix: str = Field(
+        default="",
+        description="Optional prefix put in front of every topic (e.g. per test run or per tenant).",
+    )
+
+    # --- ingest ------------------------------------------------------------------------------------------
+    ingest_client_id: str = Field(default="eldercare-ingest-1", description="MQTT client id of this worker.")
+    ingest_share_group: str = Field(default="ingest", description="Shared-subscription group name.")
+    ingest_session_expiry_s: int = Field(
+        default=7 * 24 * 3600, ge=1, description="MQTT 5 session expiry: how long the broker keeps our queue."
+    )
+    ingest_receive_maximum: int = Field(
+        default=4000,
+        ge=1,
+        le=65535,
+        description="MQTT 5 Receive Maximum: un-acknowledged QoS 1 messages the broker may have in flight to us.",
+    )
+    ingest_batch_max: int = Field(default=2000, ge=1, description="Largest batch written in one transaction.")
+    ingest_batch_wait_ms: int = Field(
+        default=50, ge=1, description="How long the writer waits to fill a batch before committing anyway."
+    )
+    ingest_max_payload_bytes: int = Field(default=256 * 1024, ge=256, description="Larger payloads are rejected.")
+    ingest_max_future_s: float = Field(
+        default=300.0, ge=0, description="Timestamps further ahead of the receive time are rejected."
+    )
+    ingest_max_past_s: float = Field(
+        default=40 * 24 * 3600.0,
+        ge=0,
+        description="Timestamps older than this are rejected (covers 30-day accelerated simulations).",
+    )
+    ingest_registry_refresh_s: float = Field(
+        default=10.0, gt=0, description="How often the worker reloads the device registry."
+    )
+    ingest_metrics_interval_s: float = Field(default=5.0, gt=0, description="Seconds between metric log lines.")
+
+    # --- demo --------------------------------------------------------------------------------------------
+    state_dir: str = Field(
+        default=".eldercare", description="Project-local folder for the demo's own PostgreSQL and Mosquitto."
+    )
+
+    log_level: str = Field(default="INFO", description="Python logging level.")
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_has_no_wildcards(cls, v: str) -> str:
+        v = v.strip("/")
+        if any(c in v for c in "+#\0"):
+            raise ValueError("topic_prefix must not contain MQTT wildcards or NUL")
+        return v
