@@ -22,7 +22,6 @@ The state is a few arrays of floats: :meth:`Routine.snapshot` / :meth:`Routine.r
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,8 +51,8 @@ _AWAY_PRIOR = (0.3,) * 24
 _PRIORS = {"free": _FREE_PRIOR, "bed": _BED_PRIOR, "seat": _SEAT_PRIOR, "away": _AWAY_PRIOR}
 # Human events per hour (all sensors) for the explanation text before the home has data.
 _EVENT_PRIOR = (0.5,) * 6 + (2.0,) * 17 + (0.5,)
-# Cold-start probability of being in bed per hour of day (22:00-06:59 night).
-_IN_BED_PRIOR = (0.9,) * 6 + (0.6,) + (0.2,) * 15 + (0.5, 0.8)
+# Cold-start probability of being in bed per hour of day (22:00-06:59 night; by day a nap is possible).
+_IN_BED_PRIOR = (0.9,) * 6 + (0.6,) + (0.1,) * 15 + (0.5, 0.8)
 
 
 def population_hazard(context: str, hour: int) -> float:
@@ -96,7 +95,7 @@ class Routine:
     strength_context: float = 1.0
     strength_week: float = 2.0
     strength_events: float = 1.0
-    strength_bed: float = 3.0
+    strength_bed: float = 1.0
     # hazard data per context: bouts (n) and hours at risk (e) per hour of week
     n: dict[str, list[float]] = field(default_factory=lambda: {c: [0.0] * HOURS_PER_WEEK for c in CONTEXTS})
     e: dict[str, list[float]] = field(default_factory=lambda: {c: [0.0] * HOURS_PER_WEEK for c in CONTEXTS})
@@ -166,26 +165,36 @@ class Routine:
 
     def expected_events(self, start: datetime, end: datetime) -> float:
         """Expected number of human events in [start, end) from the hour-of-week event rate (explanations)."""
-        total = 0.0
         s = self.strength_events
+        hod_n, hod_e = _smooth_hod(_hod_sum(self.events)), _smooth_hod(_hod_sum(self.observed))
+        hod = [(s * _EVENT_PRIOR[h] + hod_n[h]) / (s + hod_e[h]) for h in range(24)]
+        total = 0.0
         for idx, hours in hour_segments(start, end):
-            rate = (s * _EVENT_PRIOR[idx % 24] + self.events[idx]) / (s + self.observed[idx])
+            rate = (s * hod[idx % 24] + self.events[idx]) / (s + self.observed[idx])
             total += rate * hours
         return total
 
-    def p_in_bed(self, hour: int) -> float:
-        """Posterior probability of being in bed at this hour of day (Beta shrinkage to the night prior)."""
-        s = self.strength_bed
-        return (s * _IN_BED_PRIOR[hour] + self.in_bed[hour]) / (s + self.bed_observed[hour])
+    def bouts_per_day(self, prior_per_day: float = 20.0, prior_days: float = 3.0) -> float:
+        """Learned number of activity bouts (= silences that could turn into an alert) per day."""
+        bouts = sum(sum(v) for v in self.n.values())
+        days = sum(self.observed) / 24.0
+        return (prior_per_day * prior_days + bouts) / (prior_days + days)
 
-    def median_rise(self, context: str = "bed", weekday: int = 0) -> int | None:
-        """Hour of the day by which the learned in-bed survival from 04:00 falls below 1/2 (the usual rise)."""
-        table = self.hazard_table(context)
-        cumulative = 0.0
+    def p_in_bed(self, hour: int, exclude_in_bed: float = 0.0) -> float:
+        """Posterior probability of being in bed at this hour of day (Beta shrinkage to the night prior).
+
+        ``exclude_in_bed`` removes hours of the ongoing stay, so an anomaly is not learned as routine while it runs.
+        """
+        s = self.strength_bed
+        in_bed = max(0.0, self.in_bed[hour] - exclude_in_bed)
+        observed = max(0.0, self.bed_observed[hour] - exclude_in_bed)
+        return (s * _IN_BED_PRIOR[hour] + in_bed) / (s + observed)
+
+    def usual_rise(self) -> int | None:
+        """First hour of the morning (04:00-14:00) this person is usually no longer in bed (P(in bed) < 1/2)."""
         for h in range(4, 15):
-            cumulative += table[weekday * 24 + h]
-            if math.exp(-cumulative) < 0.5:
-                return h + 1
+            if self.p_in_bed(h) < 0.5:
+                return h
         return None
 
     # --- persistence ------------------------------------------------------------------------------------------

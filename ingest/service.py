@@ -248,7 +248,8 @@ class IngestService:
         self.stats.stored += result.stored
         self.stats.duplicates += len(result.duplicates)
         self.stats.rejected += result.rejects_written
-        self.stats.reasons["duplicate"] += len(result.duplicates)
+        if result.duplicates:
+            self.stats.reasons["duplicate"] += len(result.duplicates)
         for r in result.storage_errors:
             self.stats.reasons[r.reason] += 1
         gen = self._client.generation

@@ -1,0 +1,186 @@
+"""``eldercare eval activity FILE``: replay one home's Format A stream through the live inactivity detectors.
+
+The stream is replayed on a virtual clock that ticks every minute (and at each event) up to ``--until`` (default:
+the last event), so silences are detected exactly as the live path detects them with its real clock. Learning is
+online: the monitor starts cold and only ever sees the past. The same module offers the injected-silence latency
+experiment used by the tests and docs/detection-activity.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alerts.activity import HomeEvent, ResidentProfile
+from alerts.alert import Alert
+from alerts.inactivity import DetectorConfig, HomeActivityMonitor
+
+SILENCE_TYPES = frozenset({"inactivity", "bathroom_prolonged", "no_morning_rise"})
+
+
+def read_events(path: Path) -> list[HomeEvent]:
+    """Read a Format A CSV (``ts,sensor,kind,room,value``), sorted by time (stable for equal timestamps)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"ts", "sensor", "kind", "room", "value"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: missing columns {sorted(missing)}")
+        events = [HomeEvent.from_row(row) for row in reader]
+    return sorted(events, key=lambda e: e.ts)
+
+
+def read_residents(path: Path) -> int:
+    """Number of residents from ``<name>.meta.json`` beside the stream (1 when absent)."""
+    meta = path.with_name(path.name.removesuffix(".csv") + ".meta.json")
+    if not meta.exists():
+        return 1
+    value = json.loads(meta.read_text(encoding="utf-8")).get("residents", 1)
+    return max(1, int(value or 1))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    alerts: list[Alert]
+    residents: int
+    days: float
+
+    @property
+    def alerts_per_resident_day(self) -> float:
+        return len(self.alerts) / (self.residents * self.days) if self.days > 0 else float(len(self.alerts))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "alerts": [
+                {
+                    "ts": a.ts.isoformat(),
+                    "type": a.type,
+                    "severity": a.severity.value,
+                    "explanation": f"{a.explanation_zh} / {a.explanation_en}",
+                    "explanation_en": a.explanation_en,
+                    "evidence": a.evidence,
+                }
+                for a in self.alerts
+            ],
+            "alerts_per_resident_day": self.alerts_per_resident_day,
+            "alerts_per_resident_30_days": 30 * self.alerts_per_resident_day,
+            "residents": self.residents,
+            "days": round(self.days, 3),
+        }
+
+
+def evaluate(
+    events: Sequence[HomeEvent],
+    until: datetime | None = None,
+    residents: int = 1,
+    profile: ResidentProfile | None = None,
+    config: DetectorConfig | None = None,
+) -> Evaluation:
+    """Replay a stream from a cold start and return every alert (the live detector code, virtual clock)."""
+    if not events:
+        return Evaluation([], residents, 0.0)
+    end = until or events[-1].ts
+    profile = profile or ResidentProfile(lives_alone=residents == 1)
+    monitor = HomeActivityMonitor(profile, config)
+    alerts = monitor.replay([e for e in events if e.ts <= end], until=end)
+    days = (end - events[0].ts).total_seconds() / 86400
+    return Evaluation(alerts, residents, days)
+
+
+@dataclass(frozen=True)
+class InjectedSilence:
+    """Result of one synthetic silence: the stream is cut at ``cut`` and nothing happens for the horizon."""
+
+    cut: datetime
+    context: str
+    usual_events_per_hour: float
+    alert_ts: datetime | None
+    alert_type: str | None
+
+    @property
+    def latency_minutes(self) -> float | None:
+        return None if self.alert_ts is None else (self.alert_ts - self.cut).total_seconds() / 60
+
+
+def injected_silences(
+    events: Sequence[HomeEvent],
+    cuts: Iterable[datetime],
+    horizon: timedelta = timedelta(hours=8),
+    profile: ResidentProfile | None = None,
+    config: DetectorConfig | None = None,
+) -> list[InjectedSilence]:
+    """Detection latency of synthetic silences: replay online up to each cut, then drop all later events.
+
+    One pass over the stream; at each cut the monitor is copied and its clock run on alone for ``horizon``.
+    ``usual_events_per_hour`` is the learned event rate over the hour after the cut (how active that hour is
+    for this person), ``context`` where the person was last seen.
+    """
+    monitor = HomeActivityMonitor(profile, config)
+    results: list[InjectedSilence] = []
+    pending = sorted(cuts)
+    i = 0
+    for cut in pending:
+        batch = []
+        while i < len(events) and events[i].ts <= cut:
+            batch.append(events[i])
+            i += 1
+        monitor.replay(batch, until=cut)
+        alone = copy.deepcopy(monitor)
+        usual = alone.routine.expected_events(cut, cut + timedelta(hours=1))
+        found = [a for a in alone.replay([], until=cut + horizon) if a.type in SILENCE_TYPES]
+        results.append(
+            InjectedSilence(
+                cut=cut,
+                context=alone.context,
+                usual_events_per_hour=usual,
+                alert_ts=found[0].ts if found else None,
+                alert_type=found[0].type if found else None,
+            )
+        )
+    return results
+
+
+def run(args: argparse.Namespace, settings: object) -> int:
+    """Entry point of ``eldercare eval activity`` (settings are not needed: the evaluation does no I/O besides
+    reading FILE)."""
+    path = Path(args.file)
+    events = read_events(path)
+    until = datetime.fromisoformat(args.until).replace(tzinfo=None) if args.until else None
+    residents = read_residents(path)
+    profile = ResidentProfile(lives_alone=residents == 1, fall_risk=args.fall_risk)
+    result = evaluate(events, until, residents, profile)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for a in result.alerts:
+            print(f"{a.ts:%Y-%m-%d %H:%M} {a.type:<18} {a.severity.value:<8} {a.explanation_zh}")
+            print(f"{'':<36}{a.explanation_en}")
+        print(
+            f"{len(result.alerts)} alerts over {result.days:.1f} days, {residents} resident(s): "
+            f"{result.alerts_per_resident_day:.4f} per resident-day "
+            f"({30 * result.alerts_per_resident_day:.2f} per resident per 30 days)"
+        )
+    return 0
+
+
+def add_activity_parser(eval_subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``activity`` to the ``eldercare eval`` subcommands."""
+    parser: argparse.ArgumentParser = eval_subparsers.add_parser(
+        "activity",
+        help="replay a home's sensor CSV (ts,sensor,kind,room,value) through the inactivity/routine detectors",
+        description=__doc__,
+    )
+    parser.add_argument("file", metavar="FILE", help="Format A CSV of one home (a <name>.meta.json may sit beside it)")
+    parser.add_argument("--until", default=None, help="run the virtual clock to this ISO time (default: last event)")
+    parser.add_argument("--json", action="store_true", help="print the alerts and rates as JSON")
+    parser.add_argument("--fall-risk", action="store_true", help="treat the resident as fall-risk (night bed exit)")
+    parser.set_defaults(func=run)
+    return parser

@@ -1,0 +1,489 @@
+"""Inactivity and routine detectors of one home, driven by events *and* by a clock (pure, no I/O).
+
+Absence is an event: a silence is only noticed if something looks at the clock, so the monitor has two inputs,
+:meth:`HomeActivityMonitor.on_event` (each sensor event) and :meth:`HomeActivityMonitor.tick` (a real or virtual
+clock, e.g. every minute). Both return the alerts established at that moment.
+
+Detectors (all against the home's own learned routine, see :mod:`alerts.baseline`):
+
+* ``inactivity``: the current silence is improbable for this person at this time of day and place:
+  ``S = exp(-Λ) < alpha`` with ``Λ`` the integrated bout hazard of the context the silence started in, and the
+  silence at least ``min_silence`` long. Suppressed while the person is out (front door, then nothing inside).
+* ``bathroom_prolonged``: the same test for a silence that started in the bathroom (with a 30 min floor).
+* ``no_morning_rise``: the same test for a silence in bed that started in the night and runs into the morning:
+  the in-bed hazard by hour *is* the person's learned rise-time distribution.
+* ``not_back_in_bed``: got up during the usual sleep hours and not back in bed long after the usual night visits.
+* ``bed_exit_night``: fall-risk residents only: a night bed exit not back within ``bed_exit_minutes``.
+
+A restart must not reset a silence clock: :meth:`snapshot`/:meth:`restore` carry the whole state as a JSON-able
+dict, and :meth:`from_history` rebuilds the same state by replaying stored events (the live path's start-up).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from alerts.activity import HomeEvent, ResidentProfile
+from alerts.alert import Alert, AlertGate, Severity
+from alerts.baseline import Routine
+
+_EPOCH = datetime(2000, 1, 1)
+_ROOM_ZH = {
+    "bed": "床上",
+    "seat": "座椅/沙发",
+    "bathroom": "卫生间",
+    "bedroom": "卧室",
+    "kitchen": "厨房",
+    "living": "客厅",
+    "hall": "走廊",
+    "entrance": "玄关",
+    "other": "其他区域",
+    "away": "外出",
+}
+_ROOM_EN = {"bed": "in bed", "seat": "on the seat/sofa", "away": "out"}
+
+BASE_SEVERITY = {
+    "inactivity": Severity.WARNING,
+    "no_morning_rise": Severity.WARNING,
+    "not_back_in_bed": Severity.WARNING,
+    # Bathrooms are where older adults fall most often; a fall-risk resident out of bed at night is the classic
+    # pre-fall situation in nursing protocols, hence one step higher.
+    "bathroom_prolonged": Severity.URGENT,
+    "bed_exit_night": Severity.URGENT,
+}
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Detector knobs, chosen from first principles (see docs/detection-activity.md), not fitted to a home.
+
+    ``false_alert_budget``: expected false alerts per 30 days under the model. Each activity bout is followed by
+    a silence, and under a calibrated model the survival ``S`` of a silence is uniform, so each silence crosses
+    ``S < alpha`` with probability ``alpha``; with ``B`` bouts per 30 days the expected number of false alerts is
+    ``alpha * B``. Hence ``alpha = budget / B`` (B learned per home), half the acceptance limit of 1 because the
+    model is only approximately Poisson; clamped to ``alpha_range``. ``refractory``: activity comes in bursts;
+    the hazard is that of a *new* bout once the home has been silent this long. ``min_silence``: never alert on
+    a shorter silence, however active the hour (keeps very active hours at "within 30 minutes", not "within 8").
+    """
+
+    false_alert_budget: float = 0.5
+    alpha_range: tuple[float, float] = (1e-4, 1e-2)
+    refractory: timedelta = timedelta(minutes=5)
+    min_silence: timedelta = timedelta(minutes=20)
+    bathroom_min_silence: timedelta = timedelta(minutes=30)
+    morning_hours: tuple[int, int] = (4, 15)
+    night_in_bed_min: timedelta = timedelta(hours=3)
+    night_p_in_bed: float = 0.7
+    deep_night_p_in_bed: float = 0.8
+    not_back_floor: timedelta = timedelta(minutes=60)
+    not_back_factor: float = 1.5
+    cooldowns: dict[str, timedelta] = field(
+        default_factory=lambda: {
+            "inactivity": timedelta(hours=3),
+            "bathroom_prolonged": timedelta(hours=3),
+            "no_morning_rise": timedelta(hours=12),
+            "not_back_in_bed": timedelta(hours=6),
+            "bed_exit_night": timedelta(minutes=30),
+        }
+    )
+
+
+def _fmt_duration(delta: timedelta) -> tuple[str, str]:
+    minutes = int(delta.total_seconds() // 60)
+    h, m = divmod(minutes, 60)
+    if h:
+        return f"{h} 小时 {m} 分钟", f"{h} h {m:02d} min"
+    return f"{m} 分钟", f"{m} min"
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.0e}" if p < 0.01 else f"{p:.2f}"
+
+
+class HomeActivityMonitor:
+    """Routine and inactivity detectors of one home; feed it events and clock ticks (see module docstring)."""
+
+    def __init__(
+        self,
+        profile: ResidentProfile | None = None,
+        config: DetectorConfig | None = None,
+        routine: Routine | None = None,
+    ) -> None:
+        self.profile = profile or ResidentProfile()
+        self.config = config or DetectorConfig()
+        self.routine = routine or Routine()
+        self.gate = AlertGate(cooldowns=dict(self.config.cooldowns))
+        self.clock: datetime | None = None
+        self.last_human: datetime | None = None
+        self.context: str = "other"
+        self.occupied: dict[str, bool] = {}  # bed/seat sensor -> occupied
+        self.rest_rooms: dict[str, str] = {}  # bed/seat sensor -> room
+        self.rest_kinds: dict[str, str] = {}  # bed/seat sensor -> kind
+        self.has_bed = False
+        self.bed_since: datetime | None = None
+        self.bed_exit: datetime | None = None
+        self.bed_exit_alerted: set[str] = set()
+        self.episode_alerted: set[str] = set()
+        self.night_exit_minutes: list[float] = []
+
+    # --- inputs -----------------------------------------------------------------------------------------------
+
+    def on_event(self, event: HomeEvent) -> list[Alert]:
+        """Process one sensor event; returns alerts established up to this moment (the clock advances first)."""
+        ts = event.ts if self.clock is None else max(event.ts, self.clock)
+        alerts = self.tick(ts)
+        was_in_bed = self._in_bed()
+        if event.kind in ("bed", "seat"):
+            self.occupied[event.sensor] = event.value == 1
+            self.rest_rooms[event.sensor] = event.room
+            self.rest_kinds[event.sensor] = event.kind
+            self.has_bed = self.has_bed or event.kind == "bed"
+        self._bed_transition(was_in_bed, self._in_bed(), ts)
+        if event.is_human:
+            self.routine.count_event(ts)
+            if self.last_human is not None:
+                start = self.last_human + self.config.refractory
+                if ts > start:  # a new bout after a real silence: time at risk plus one event
+                    self.routine.observe_silence(self.context, start, ts, ended=True)
+            self.last_human = ts
+            self.context = self._context_of(event)
+            self.episode_alerted = set()
+            if self.context == "away":
+                self.bed_exit = None  # went out: not a night-time wandering/fall question any more
+        return alerts
+
+    def tick(self, now: datetime) -> list[Alert]:
+        """Advance the clock to ``now`` and return alerts that became due; call it periodically (e.g. 1/min)."""
+        if self.clock is None:
+            self.clock = now
+            return []
+        if now <= self.clock:
+            return []
+        self.routine.observe_time(self.clock, now, in_bed=self._in_bed() if self.has_bed else None)
+        self.clock = now
+        return self._check_silence(now) + self._check_morning_rise(now) + self._check_bed_exit(now)
+
+    # --- state helpers ----------------------------------------------------------------------------------------
+
+    def _in_bed(self) -> bool:
+        return any(occ and self.rest_kinds.get(s) == "bed" for s, occ in self.occupied.items())
+
+    def _context_of(self, event: HomeEvent) -> str:
+        """Where the silence that starts now is judged: at rest, out, or the room last seen in."""
+        if event.kind == "door":
+            return "away"  # front door, then nothing inside: went out (a later inside event overrides)
+        for sensor, occ in self.occupied.items():
+            if occ and (event.sensor == sensor or event.room == self.rest_rooms.get(sensor)):
+                return self.rest_kinds[sensor]
+        return event.room
+
+    def _bed_transition(self, was: bool, now_in: bool, ts: datetime) -> None:
+        if now_in and not was:
+            if self.bed_exit is not None:
+                self.night_exit_minutes = [*self.night_exit_minutes, (ts - self.bed_exit).total_seconds() / 60][-30:]
+            self.bed_since, self.bed_exit, self.bed_exit_alerted = ts, None, set()
+        elif was and not now_in:
+            slept = self.bed_since is not None and ts - self.bed_since >= timedelta(minutes=30)
+            if slept and self.routine.p_in_bed(ts.hour) >= self.config.night_p_in_bed:
+                self.bed_exit, self.bed_exit_alerted = ts, set()
+            self.bed_since = None
+
+    # --- detectors --------------------------------------------------------------------------------------------
+
+    def silence_probability(self, now: datetime) -> tuple[float, float]:
+        """(Λ, S) of the current silence at ``now``: expected new bouts and the chance of seeing none."""
+        if self.last_human is None:
+            return 0.0, 1.0
+        start = self.last_human + self.config.refractory
+        lam = self.routine.integrated_hazard(self.context, start, now)
+        if self.has_bed and self.context != "bed" and self.context in self._bed_rooms():
+            # Last seen in the bedroom, pad says empty: pads miss light or edge-lying sleepers, so at hours when
+            # this person is usually in bed (P >= 1/2) the silence is a mixture of "back in bed, unseen" and "up".
+            p_bed = self.routine.p_in_bed(self.last_human.hour)
+            p_bed = p_bed if p_bed >= 0.5 else 0.0  # only in the hours this person usually spends in bed
+            lam_bed = self.routine.integrated_hazard("bed", start, now)
+            p = p_bed * math.exp(-lam_bed) + (1.0 - p_bed) * math.exp(-lam)
+            return -math.log(max(p, 1e-300)), p
+        return lam, math.exp(-lam)
+
+    def alpha(self) -> float:
+        """Per-silence significance level that keeps the expected false alerts at the 30-day budget."""
+        lo, hi = self.config.alpha_range
+        return min(hi, max(lo, self.config.false_alert_budget / (30.0 * self.routine.bouts_per_day())))
+
+    def _bed_rooms(self) -> set[str]:
+        return {self.rest_rooms[s] for s, kind in self.rest_kinds.items() if kind == "bed"}
+
+    def _silence_type(self, now: datetime) -> str:
+        if self.context == "bed":
+            lo, hi = self.config.morning_hours
+            night = self.bed_since is not None and now - self.bed_since >= self.config.night_in_bed_min
+            return "no_morning_rise" if night and lo <= now.hour < hi else "inactivity"
+        return "bathroom_prolonged" if self.context == "bathroom" else "inactivity"
+
+    def _check_silence(self, now: datetime) -> list[Alert]:
+        if self.last_human is None or self.context == "away":
+            return []
+        silence = now - self.last_human
+        floor = self.config.bathroom_min_silence if self.context == "bathroom" else self.config.min_silence
+        if silence < floor:
+            return []
+        kind = self._silence_type(now)
+        if kind in self.episode_alerted:
+            return []
+        lam, p = self.silence_probability(now)
+        if p >= self.alpha():
+            return []
+        self.episode_alerted.add(kind)
+        if not self.gate.allow(kind, now, self.profile.resident_id):
+            return []
+        return [self._silence_alert(kind, now, lam, p)]
+
+    def _check_morning_rise(self, now: datetime) -> list[Alert]:
+        """Still in bed since the night although, an hour ago, this person is (almost) never in bed any more.
+
+        ``p_in_bed(h)`` is the learned share of hour ``h`` spent in bed; one morning per day is one opportunity,
+        so the significance level is the 30-day budget / 30. Waiting for a whole such hour is the grace period.
+        """
+        lo, hi = self.config.morning_hours
+        if not (self.has_bed and self._in_bed() and self.bed_since is not None and lo <= now.hour < hi):
+            return []
+        if now - self.bed_since < self.config.night_in_bed_min or "no_morning_rise" in self.episode_alerted:
+            return []
+        hour_ago = (now - timedelta(hours=1)).hour
+        # The current stay covered that whole hour (in bed >= 3 h): leave it out of the habit it is judged by.
+        p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_in_bed=1.0)
+        if not lo <= hour_ago or p_hour_ago >= self.config.false_alert_budget / 30.0:
+            return []
+        self.episode_alerted.add("no_morning_rise")
+        if not self.gate.allow("no_morning_rise", now, self.profile.resident_id):
+            return []
+        lam, p = self.silence_probability(now)
+        alert = self._silence_alert("no_morning_rise", now, lam, p)
+        alert.evidence["p_in_bed_hour_ago"] = round(p_hour_ago, 4)
+        return [alert]
+
+    def _check_bed_exit(self, now: datetime) -> list[Alert]:
+        if self.bed_exit is None:
+            return []
+        cfg = self.config
+        if self.routine.p_in_bed(now.hour) < cfg.night_p_in_bed:
+            self.bed_exit = None  # the night is over: this was the morning rise
+            return []
+        out = now - self.bed_exit
+        alerts = []
+        limit = timedelta(minutes=self.profile.bed_exit_minutes)
+        if self.profile.fall_risk and out >= limit and "bed_exit_night" not in self.bed_exit_alerted:
+            self.bed_exit_alerted.add("bed_exit_night")
+            if self.gate.allow("bed_exit_night", now, self.profile.resident_id):
+                alerts.append(self._bed_exit_alert(now, limit))
+        usual = max(self.night_exit_minutes, default=0.0)
+        threshold = max(cfg.not_back_floor, timedelta(minutes=cfg.not_back_factor * usual))
+        deep = min(self.routine.p_in_bed(now.hour), self.routine.p_in_bed(self.bed_exit.hour))
+        # Last seen in the bedroom: most likely back in bed unseen by the pad (a known pad failure); a silence
+        # there is the inactivity detector's question. "Not back in bed" means up and about elsewhere.
+        elsewhere = self.context not in self._bed_rooms() | {"bed"}
+        if (
+            elsewhere
+            and out >= threshold
+            and deep >= cfg.deep_night_p_in_bed
+            and "not_back_in_bed" not in self.bed_exit_alerted
+        ):
+            self.bed_exit_alerted.add("not_back_in_bed")
+            if self.gate.allow("not_back_in_bed", now, self.profile.resident_id):
+                alerts.append(self._not_back_alert(now, usual, threshold))
+        return alerts
+
+    # --- alert construction -----------------------------------------------------------------------------------
+
+    def _make(self, kind: str, now: datetime, zh: str, en: str, evidence: dict[str, Any]) -> Alert:
+        severity = BASE_SEVERITY[kind].bump(self.profile.priority_bump)
+        return Alert(
+            ts=now,
+            type=kind,
+            severity=severity,
+            explanation_zh=zh,
+            explanation_en=en,
+            evidence=evidence,
+            resident_id=self.profile.resident_id,
+            site_id=self.profile.site_id,
+        )
+
+    def _silence_alert(self, kind: str, now: datetime, lam: float, p: float) -> Alert:
+        assert self.last_human is not None
+        since = self.last_human
+        dur_zh, dur_en = _fmt_duration(now - since)
+        expected = self.routine.expected_events(since, now)
+        where_zh = _ROOM_ZH.get(self.context, self.context)
+        where_en = _ROOM_EN.get(self.context, f"in the {self.context}")
+        window = f"{since:%H:%M}–{now:%H:%M}"
+        if kind == "no_morning_rise":
+            rise = self.routine.usual_rise()
+            rise_txt = f"{rise:02d}:00" if rise is not None else "?"
+            bed_since = self.bed_since or since
+            zh = (
+                f"通常约 {rise_txt} 前起床；自 {bed_since:%H:%M} 卧床，"
+                f"至 {now:%H:%M} 仍未起床（{since:%H:%M} 起无活动）。"
+            )
+            en = (
+                f"Usually up by ~{rise_txt}; in bed since {bed_since:%H:%M} and still not up at {now:%H:%M} "
+                f"(no activity since {since:%H:%M})."
+            )
+        elif kind == "bathroom_prolonged":
+            zh = f"自 {since:%H:%M} 起一直在卫生间且无活动（已 {dur_zh}）；按其习惯如此长时间停留的概率约 {_fmt_p(p)}。"
+            en = (
+                f"In the bathroom since {since:%H:%M} with no movement ({dur_en}); a stay this long has a "
+                f"probability of ~{_fmt_p(p)} for this person."
+            )
+        else:
+            zh = (
+                f"通常 {window} 约有 {expected:.0f} 次活动；自 {since:%H:%M} 起无任何活动（已 {dur_zh}，"
+                f"最后位置：{where_zh}）；按其习惯出现如此长时间安静的概率约 {_fmt_p(p)}。"
+            )
+            en = (
+                f"Usually ~{expected:.0f} activity events {window}; none since {since:%H:%M} ({dur_en}, last seen "
+                f"{where_en}); chance of such a silence for this person at this time ~{_fmt_p(p)}."
+            )
+        evidence = {
+            "silence_start": since.isoformat(),
+            "silence_minutes": round((now - since).total_seconds() / 60, 1),
+            "context": self.context,
+            "expected_events": round(expected, 2),
+            "expected_bouts": round(lam, 3),
+            "p_silence": p,
+            "alpha": self.alpha(),
+            "lives_alone": self.profile.lives_alone,
+            "empty_nest": self.profile.empty_nest,
+        }
+        return self._make(kind, now, zh, en, evidence)
+
+    def _bed_exit_alert(self, now: datetime, limit: timedelta) -> Alert:
+        assert self.bed_exit is not None
+        minutes = int(limit.total_seconds() // 60)
+        dur_zh, dur_en = _fmt_duration(now - self.bed_exit)
+        zh = f"夜间 {self.bed_exit:%H:%M} 离床，{minutes} 分钟内未回床（已 {dur_zh}）；该长者有跌倒风险。"
+        en = (
+            f"Left bed at {self.bed_exit:%H:%M} at night and not back within {minutes} min ({dur_en}); "
+            "fall-risk resident."
+        )
+        evidence = {"bed_exit": self.bed_exit.isoformat(), "limit_minutes": minutes, "context": self.context}
+        return self._make("bed_exit_night", now, zh, en, evidence)
+
+    def _not_back_alert(self, now: datetime, usual: float, threshold: timedelta) -> Alert:
+        assert self.bed_exit is not None
+        dur_zh, dur_en = _fmt_duration(now - self.bed_exit)
+        if self.night_exit_minutes:
+            usual_zh, usual_en = (
+                f"以往夜间离床最长约 {usual:.0f} 分钟",
+                f"night-time exits usually last <= {usual:.0f} min",
+            )
+        else:
+            usual_zh, usual_en = "尚无夜间离床记录", "no night-time exits learned yet"
+        zh = f"通常此时在床上睡觉；{self.bed_exit:%H:%M} 离床后 {dur_zh} 仍未回床（{usual_zh}）。"
+        en = f"Usually asleep at this hour; left bed at {self.bed_exit:%H:%M} and not back after {dur_en} ({usual_en})."
+        evidence = {
+            "bed_exit": self.bed_exit.isoformat(),
+            "threshold_minutes": round(threshold.total_seconds() / 60, 1),
+            "p_in_bed_now": round(self.routine.p_in_bed(now.hour), 3),
+            "context": self.context,
+        }
+        return self._make("not_back_in_bed", now, zh, en, evidence)
+
+    # --- replay, persistence ----------------------------------------------------------------------------------
+
+    def replay(
+        self, events: Iterable[HomeEvent], until: datetime | None = None, step: timedelta = timedelta(minutes=1)
+    ) -> list[Alert]:
+        """Feed events in order on a virtual clock that ticks every ``step`` (and at each event) up to ``until``.
+
+        This is exactly what the live path does with a real clock, so offline evaluation runs the same code.
+        """
+        alerts: list[Alert] = []
+        for event in events:
+            alerts += self._tick_until(event.ts, step)
+            alerts += self.on_event(event)
+        if until is not None:
+            alerts += self._tick_until(until, step)
+            alerts += self.tick(until)
+        return alerts
+
+    def _tick_until(self, end: datetime, step: timedelta) -> list[Alert]:
+        alerts: list[Alert] = []
+        if self.clock is None:
+            return alerts
+        t = _EPOCH + ((self.clock - _EPOCH) // step + 1) * step  # next grid point after the clock
+        while t < end:
+            alerts += self.tick(t)
+            t += step
+        return alerts
+
+    @classmethod
+    def from_history(
+        cls,
+        events: Iterable[HomeEvent],
+        now: datetime,
+        profile: ResidentProfile | None = None,
+        config: DetectorConfig | None = None,
+    ) -> HomeActivityMonitor:
+        """Rebuild the state at ``now`` from stored events (start-up): learned routine, silence clock, cooldowns.
+
+        Alerts that the replay re-derives are dropped (they were emitted before the restart); the episode and
+        cooldown state they leave behind prevents emitting them twice.
+        """
+        monitor = cls(profile, config)
+        monitor.replay(sorted(events, key=lambda e: e.ts), until=now)
+        return monitor
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state (routine, silence clock, bed state, cooldowns)."""
+
+        def iso(ts: datetime | None) -> str | None:
+            return ts.isoformat() if ts is not None else None
+
+        return {
+            "version": 1,
+            "routine": self.routine.snapshot(),
+            "gate": self.gate.snapshot(),
+            "clock": iso(self.clock),
+            "last_human": iso(self.last_human),
+            "context": self.context,
+            "occupied": dict(self.occupied),
+            "rest_rooms": dict(self.rest_rooms),
+            "rest_kinds": dict(self.rest_kinds),
+            "has_bed": self.has_bed,
+            "bed_since": iso(self.bed_since),
+            "bed_exit": iso(self.bed_exit),
+            "bed_exit_alerted": sorted(self.bed_exit_alerted),
+            "episode_alerted": sorted(self.episode_alerted),
+            "night_exit_minutes": list(self.night_exit_minutes),
+        }
+
+    @classmethod
+    def restore(
+        cls, data: dict[str, Any], profile: ResidentProfile | None = None, config: DetectorConfig | None = None
+    ) -> HomeActivityMonitor:
+        """Inverse of :meth:`snapshot` (profile and config are deployment settings, passed in again)."""
+
+        def dt(value: str | None) -> datetime | None:
+            return datetime.fromisoformat(value) if value is not None else None
+
+        monitor = cls(profile, config)
+        monitor.routine.restore(data["routine"])
+        monitor.gate.restore(data["gate"])
+        monitor.clock = dt(data["clock"])
+        monitor.last_human = dt(data["last_human"])
+        monitor.context = data["context"]
+        monitor.occupied = {k: bool(v) for k, v in data["occupied"].items()}
+        monitor.rest_rooms = dict(data["rest_rooms"])
+        monitor.rest_kinds = dict(data["rest_kinds"])
+        monitor.has_bed = bool(data["has_bed"])
+        monitor.bed_since = dt(data["bed_since"])
+        monitor.bed_exit = dt(data["bed_exit"])
+        monitor.bed_exit_alerted = set(data["bed_exit_alerted"])
+        monitor.episode_alerted = set(data["episode_alerted"])
+        monitor.night_exit_minutes = [float(x) for x in data["night_exit_minutes"]]
+        return monitor

@@ -1,0 +1,1 @@
+"""Fixtures live in plugin modules (tests/plugins/), loaded by pytest's addopts."""

