@@ -3,7 +3,7 @@
 Format F: ``DIR/labels.csv`` (``file,label``; label ``fall`` or ``adl``) and one CSV per trial with header
 ``t,ax,ay,az`` (seconds from trial start, acceleration in g, any -- possibly irregular -- rate). An optional
 ``subjects.csv`` (``file,subject,age_group,activity``) enables ``--split odd|even`` (by subject number, the
-tuning/held-out split of docs/detection-falls.md) and a per-activity breakdown.
+tuning/held-out split of docs/detection-falls.md) and per-activity and per-age-group breakdowns.
 
 Each trial runs through exactly the live code path: a fresh :class:`alerts.falls.FallDetector` fed in ~1 s
 batches (as wearables send them), then :meth:`~alerts.falls.FallDetector.flush` at the end of the trial. A trial
@@ -172,6 +172,7 @@ def evaluate_dir(
     fall_seconds = 0.0
     adl_detections = 0
     by_activity: dict[str, dict[str, int]] = {}
+    by_age: dict[str, dict[str, int]] = {}
     for name, label in labels:
         try:
             trial = load_trial(directory / name)
@@ -202,6 +203,7 @@ def evaluate_dir(
         if info:
             entry["subject"] = info.get("subject")
             entry["activity"] = info.get("activity")
+            entry["age_group"] = info.get("age_group")
         per_trial.append(entry)
         if label == "fall":
             counts["tp" if detected else "fn"] += 1
@@ -214,6 +216,10 @@ def evaluate_dir(
         slot = by_activity.setdefault(act, {"trials": 0, "detected": 0})
         slot["trials"] += 1
         slot["detected"] += int(detected)
+        if entry.get("age_group"):
+            age = by_age.setdefault(entry["age_group"], {"falls": 0, "falls_detected": 0, "adls": 0, "adls_alarmed": 0})
+            age["falls" if label == "fall" else "adls"] += 1
+            age["falls_detected" if label == "fall" else "adls_alarmed"] += int(detected)
     adl_hours = adl_seconds / 3600.0
     tp, fn, tn, fp = counts["tp"], counts["fn"], counts["tn"], counts["fp"]
     return {
@@ -230,6 +236,7 @@ def evaluate_dir(
         "adl_hours": round(adl_hours, 4),
         "fall_hours": round(fall_seconds / 3600.0, 4),
         "by_activity": dict(sorted(by_activity.items())),
+        "by_age_group": dict(sorted(by_age.items())),
         "config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
         "chunk_s": chunk_s,
         "errors": errors,
@@ -256,6 +263,11 @@ def format_report(res: dict[str, Any]) -> str:
     ]
     for act, s in res["by_activity"].items():
         lines.append(f"  {act:<28} {s['trials']:>6} {s['detected']:>8}")
+    for age, a in res.get("by_age_group", {}).items():
+        lines.append(
+            f"  age group {age}: falls detected {a['falls_detected']}/{a['falls']}, "
+            f"ADLs with an alarm {a['adls_alarmed']}/{a['adls']}"
+        )
     wrong = [p for p in res["per_trial"] if p["detected"] != (p["label"] == "fall")]
     if wrong:
         lines += ["", "  misclassified:"]

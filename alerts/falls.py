@@ -6,13 +6,19 @@ acceleration vector, plus the true raw peak |a| per grid cell so short impacts a
 is thinned), and then applies the physics of a fall, as in the threshold literature (Bourke et al. 2007; Kangas
 et al. 2008) -- each stage is evidence the alert can quote:
 
-1. impact: a peak of |a| >= ``impact_g`` that is the largest within +-``cluster_s`` (one decision per impact);
-2. free fall: |a| (0.12 s moving mean) dips below ``freefall_g`` in the second before the impact; without it
-   the impact must be harder (``impact_no_freefall_g``), since a controlled lie-down has neither;
+1. impact: a peak of |a| >= ``impact_g`` (1.6 g) that is the largest within +-``cluster_s`` (one decision per
+   impact);
+2. fall dynamics: the impact energy (area of | |a| - 1 g | over +-0.5 s: free fall + impact) is at least
+   ``impact_energy_min_gs``; a soft peak (< ``soft_impact_g``) also needs a pre-impact downward velocity
+   (integral of |a| - 1 g, Bourke et al. 2008; 2010) <= ``velocity_soft_ms``. A phone jolted out of a pocket peaks
+   high but briefly; sitting or lying down under control has neither energy nor velocity;
 3. orientation change: the gravity direction (mean vector over 1.5 s, i.e. a low-pass filter) before the fall
-   differs from the one after it by >= ``orientation_min_deg``;
+   differs from the one after it by ``orientation_min_deg``..``orientation_max_deg`` (upright -> lying is
+   90 +- 40 deg; a sensor that ends upside down was taken off the body);
 4. stillness: the standard deviation of |a| over the post-impact window is <= ``stillness_max_g`` -- a person
    who hops or jogs keeps moving; a person on the floor after a fall lies still for seconds.
+
+Free fall (|a| below ``freefall_g``) is reported and scored but no longer gates (v2): slow falls show little.
 
 The decision for an impact is taken when the post-impact window is complete, ``post_window_s[1]`` = 3.5 s
 after the impact (plus at most one grid cell): the detection latency is ~3.5 s (3.52-3.56 s on the 25 Hz grid).
@@ -52,18 +58,30 @@ class FallConfig:
     fs_hz: float = 25.0
     """Uniform grid rate. 25 Hz keeps the 17-21 Hz SensorTags at their native resolution (no information is
     invented, interpolation only) and is plenty for posture and stillness; impacts keep their raw peak."""
-    impact_g: float = 2.0
+    impact_g: float = 1.6
     """Impact candidate threshold on the raw peak |a|. Bourke et al. (2007) put the upper fall threshold near
-    2.8-3.5 g for trunk and thigh; we go lower on purpose because orientation + stillness do the separating,
-    and soft emulated falls onto mats peak at 2-3 g."""
+    2.8-3.5 g for trunk and thigh; we go much lower on purpose because impact energy, orientation and stillness
+    do the separating, and soft falls (mats, slow older fallers) peak at 1.6-3 g. Below ``soft_impact_g`` a
+    clear downward velocity is required too."""
+    soft_impact_g: float = 2.0
+    """A peak between ``impact_g`` and this needs pre-impact velocity <= ``velocity_soft_ms``."""
+    velocity_soft_ms: float = -0.7
+    """Pre-impact downward velocity from the integral of (|a| - 1 g) (Bourke et al. 2010 use 0.7 m/s downward):
+    a soft impact counts only when the body was clearly falling, not sitting or lying down under control."""
+    impact_energy_min_gs: float = 0.28
+    """Min signal magnitude area of | |a| - 1 g | over +-0.5 s around the impact (g*s): free fall and impact both
+    add to it. Falls of the tuning subjects: >= 0.32; controlled sit/lie-down and phone handling: <= 0.26 (the
+    phone jolt is short and hard: high peak, little energy)."""
     cluster_s: float = 0.5
     """An impact must be the largest peak within +- this time (impact and its bounces are one event)."""
     impact_no_freefall_g: float = 3.0
-    """Impact needed when no free fall preceded it (Bourke et al.'s ~3 g upper threshold): a controlled lie-down
-    on a bed has orientation change and stillness too, but neither a free fall nor a hard impact."""
+    """Kept for compatibility (v1 gate: impact needed without free fall). Since v2 the impact-energy gate
+    replaces the free-fall gate (it includes the free-fall phase); this value only sets the score's impact
+    ramp and appears in the explanation."""
     freefall_g: float = 0.8
     """Free-fall evidence threshold for the smoothed (0.12 s) |a| in the ``freefall_window_s`` before impact;
-    true free fall is 0 g, but a body pivoting over its feet only drops to ~0.3-0.7 g."""
+    true free fall is 0 g, but a body pivoting over its feet only drops to ~0.3-0.7 g. Supporting evidence
+    (score, explanation) since v2, not a gate: slow falls of older people show little free fall."""
     freefall_window_s: float = 1.0
     pre_window_s: tuple[float, float] = (-2.5, -1.0)
     """Gravity 'before' window relative to the impact: ends 1 s early so the fall itself is excluded."""
@@ -72,6 +90,10 @@ class FallConfig:
     excluded; its end is the detection latency (3.5 s after the impact)."""
     orientation_min_deg: float = 50.0
     """Trunk/thigh from upright to lying is ~90 deg; sitting down tilts the trunk by only ~10-30 deg."""
+    orientation_max_deg: float = 130.0
+    """Upright -> lying turns a body-fixed sensor by 90 +- 40 deg. More than 130 deg means the sensor ended
+    upside down: a device taken off the body (phone out of the pocket to the ear turns 110-160 deg), not a
+    segment that fell to the floor. Set 180 to disable (e.g. for wrist sensors)."""
     stillness_max_g: float = 0.2
     """Max std of |a| over the post window. A person lying after a fall is at ~0.01-0.1 g (breathing,
     shifting, a late roll); hopping and jogging are 0.3-1 g."""
@@ -91,6 +113,8 @@ class FallConfig:
         if not (0.0 <= self.post_window_s[0] < self.post_window_s[1]):
             raise ValueError("post_window_s must be (start, end) with 0 <= start < end")
         need = self.post_window_s[1] - self.pre_window_s[0] + 2 * self.cluster_s + 1.0
+        if not (0.0 <= self.orientation_min_deg < self.orientation_max_deg <= 180.0):
+            raise ValueError("need 0 <= orientation_min_deg < orientation_max_deg <= 180")
         if self.buffer_s < need:
             raise ValueError(f"buffer_s must be >= {need:.1f} s to hold the pre and post windows")
 
@@ -138,6 +162,10 @@ class FallDetector:
         self._ff = max(1, round(c.freefall_window_s * c.fs_hz))
         self._cap = round(c.buffer_s * c.fs_hz)
         self._min_pre = max(3, round(0.4 * c.fs_hz))
+        self._vel_n = round(1.5 * c.fs_hz)  # velocity integral window before the impact
+        self._e_n = round(0.5 * c.fs_hz)  # impact-energy half window
+        # rows of the buffer an impact's evidence needs, relative to the impact row
+        self._span = (min(self._pre[0], -self._vel_n, -self._ff, -self._e_n), max(self._post[1], self._e_n + 1))
         self.reset()
 
     # -- state ------------------------------------------------------------------------------------------------
@@ -316,7 +344,9 @@ class FallDetector:
 
     def features(self, j: int) -> dict[str, float]:
         """Evidence for an impact at buffer row ``j`` (used by the decision and by tuning tools)."""
-        g, n = self._g, self._g.shape[0]
+        peak = float(self._pk[j])
+        lo, hi = max(0, j + self._span[0]), min(self._g.shape[0], j + self._span[1])
+        g, n, j = self._g[lo:hi], hi - lo, j - lo  # only the rows the evidence needs (cheap per candidate)
         mag = np.sqrt(np.einsum("ij,ij->i", g, g))
         a0, a1 = max(0, j + self._pre[0]), max(0, j + self._pre[1])
         b0, b1 = min(n, j + self._post[0]), min(n, j + self._post[1])
@@ -338,37 +368,89 @@ class FallDetector:
             ff = float(smooth.min())
         else:
             ff = float(seg.min()) if seg.size else nan
+        # --- extra evidence (v2) ---
+        dt = self._dt
+        # Vertical velocity before impact (Bourke et al. 2008; 2010): integral of (|a| - 1 g) over the descent. With an
+        # unknown sensor orientation |a| - 1 g is the vertical component only approximately; the most negative
+        # sub-interval sum within 1.5 s before the impact (descent start is unknown) is the peak downward speed.
+        v0 = max(0, j - self._vel_n)
+        if j - v0 >= 3:
+            cum = np.concatenate(([0.0], np.cumsum(mag[v0 : j + 1] - 1.0))) * (9.81 * dt)
+            vel = float(np.min(cum - np.maximum.accumulate(cum)))
+        else:
+            vel = nan
+        # Post-window motion of the 3-axis vector (not only |a|): a phone held in a hand, a person shifting on a
+        # chair move the sensor's orientation even when |a| stays near 1 g. hf = RMS of each axis minus its 0.36 s
+        # moving mean (roughly the 3-12 Hz tremor band on the 25 Hz grid); axis_std = std of each axis.
+        if b1 - b0 >= 10:
+            post = g[b0:b1]
+            axis_std = float(np.sqrt(post.var(axis=0).sum()))
+            k = 9
+            ker = np.ones(k) / k
+            sm = np.column_stack([np.convolve(post[:, i], ker, mode="valid") for i in range(3)])
+            h = k // 2
+            hf = float(np.sqrt(((post[h : h + sm.shape[0]] - sm) ** 2).sum(axis=1).mean()))
+            jerk = float(np.sqrt((np.diff(post, axis=0) ** 2).sum(axis=1).mean()) * self.config.fs_hz)
+        else:
+            axis_std = hf = jerk = nan
+        # Impact energy: signal magnitude area of |a| - 1 g over +-0.5 s around the impact (g*s).
+        e0, e1 = max(0, j - self._e_n), min(n, j + self._e_n + 1)
+        sma = float(np.abs(mag[e0:e1] - 1.0).sum() * dt)
+        # Activity before the fall window (std |a| over the 'before' window).
+        pre_std = float(mag[a0:a1].std()) if a1 - a0 >= 2 else nan
         return {
-            "peak_g": float(self._pk[j]),
+            "peak_g": peak,
             "freefall_min_g": ff,
             "orientation_change_deg": angle,
             "stillness": still,
             "post_mean_g": post_mean,
             "post_window_s": (b1 - b0) * self._dt,
+            "velocity_ms": vel,
+            "post_axis_std_g": axis_std,
+            "post_hf_g": hf,
+            "post_jerk_gps": jerk,
+            "impact_sma_gs": sma,
+            "pre_std_g": pre_std,
         }
 
     def _evaluate(self, j: int, t_imp: float, truncated: bool) -> FallDetection | None:
         c = self.config
+        # cheap pre-gate (same formulas as features()): most candidates of walking/jogging fail on energy or
+        # stillness, so the full evidence is computed only for the few that pass
+        n = self._g.shape[0]
+        e0, e1 = max(0, j - self._e_n), min(n, j + self._e_n + 1)
+        ge = self._g[e0:e1]
+        if float(np.abs(np.sqrt(np.einsum("ij,ij->i", ge, ge)) - 1.0).sum() * self._dt) < c.impact_energy_min_gs:
+            return None
+        b0, b1 = min(n, j + self._post[0]), min(n, j + self._post[1])
+        gb = self._g[b0:b1]
+        if b1 - b0 >= 2 and float(np.sqrt(np.einsum("ij,ij->i", gb, gb)).std()) > c.stillness_max_g:
+            return None
         f = self.features(j)
         angle, still, ff, peak = f["orientation_change_deg"], f["stillness"], f["freefall_min_g"], f["peak_g"]
+        vel, energy = f["velocity_ms"], f["impact_sma_gs"]
         freefall = math.isfinite(ff) and ff < c.freefall_g
+        soft_ok = math.isfinite(vel) and vel <= c.velocity_soft_ms
         checks = {
-            "impact": peak >= c.impact_g and (freefall or peak >= c.impact_no_freefall_g),
-            "orientation": math.isfinite(angle) and angle >= c.orientation_min_deg,
+            # a fall = enough energy around the impact (free fall + impact), and a soft peak only with a clear
+            # downward velocity before it
+            "impact": peak >= c.impact_g and energy >= c.impact_energy_min_gs and (peak >= c.soft_impact_g or soft_ok),
+            "orientation": math.isfinite(angle) and c.orientation_min_deg <= angle <= c.orientation_max_deg,
             "stillness": math.isfinite(still) and still <= c.stillness_max_g,
         }
         if not all(checks.values()):
             return None
-        # Score: mean of evidence margins; free fall is supporting evidence only.
+        # Score: weighted margins of the evidence (hand-set, not fitted); free fall and velocity support only.
         parts = {
-            "impact": _ramp(peak, c.impact_g, 2.0 * c.impact_g + 1.0),
-            "orientation": _ramp(angle, c.orientation_min_deg, 90.0),
+            "impact": _ramp(peak, c.impact_g, c.impact_no_freefall_g + 1.0),
+            "energy": _ramp(energy, c.impact_energy_min_gs, 2.0 * c.impact_energy_min_gs),
+            "orientation": _ramp(abs(angle - 90.0), 40.0, 10.0),
             "stillness": _ramp(still, c.stillness_max_g, 0.02),
             "freefall": _ramp(ff, 1.0, 0.4),
+            "velocity": _ramp(vel, c.velocity_soft_ms, 2.0 * c.velocity_soft_ms),
         }
-        score = 0.5 + 0.5 * (
-            0.3 * parts["impact"] + 0.3 * parts["orientation"] + 0.25 * parts["stillness"] + 0.15 * parts["freefall"]
-        )
+        weights = {"impact": 0.2, "energy": 0.2, "orientation": 0.2, "stillness": 0.2, "freefall": 0.1, "velocity": 0.1}
+        score = 0.5 + 0.5 * sum(weights[k] * parts[k] for k in weights)
         newest_t = self._last_t
         t_detect = newest_t if truncated else min(newest_t, t_imp + self._post[1] * self._dt + self._dt)
         explanation: dict[str, Any] = {
@@ -377,14 +459,19 @@ class FallDetector:
             "thresholds": {
                 "impact_g": c.impact_g,
                 "impact_no_freefall_g": c.impact_no_freefall_g,
+                "impact_energy_min_gs": c.impact_energy_min_gs,
+                "soft_impact_g": c.soft_impact_g,
+                "velocity_soft_ms": c.velocity_soft_ms,
                 "orientation_min_deg": c.orientation_min_deg,
+                "orientation_max_deg": c.orientation_max_deg,
                 "stillness_max_g": c.stillness_max_g,
                 "freefall_g": c.freefall_g,
             },
             "score_parts": {k: round(v, 3) for k, v in parts.items()},
             "truncated": truncated,
             "summary": (
-                f"impact {peak:.1f} g, orientation changed {angle:.0f} deg, still afterwards "
+                f"impact {peak:.1f} g (energy {energy:.2f} g*s, velocity {vel:.1f} m/s), orientation changed "
+                f"{angle:.0f} deg, still afterwards "
                 f"(std |a| {still:.3f} g over {f['post_window_s']:.1f} s)"
                 + (f", free fall to {ff:.2f} g before impact" if freefall else "")
             ),

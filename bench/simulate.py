@@ -57,8 +57,10 @@ def _proc(cfg: BrokerConfig, cid: str, items: list[tuple[str, bytes, bool]], evt
 def parallel_rate(cfg: BrokerConfig, items: list[tuple[str, bytes, bool]], processes: int) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     evt, q = ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=_proc, args=(cfg, f"bench-q{cfg.qos}-{i}", items[i::processes], evt, q))
-             for i in range(processes)]
+    procs = [
+        ctx.Process(target=_proc, args=(cfg, f"bench-q{cfg.qos}-{i}", items[i::processes], evt, q))
+        for i in range(processes)
+    ]
     for p in procs:
         p.start()
     time.sleep(1.0)  # let every worker connect
@@ -69,8 +71,12 @@ def parallel_rate(cfg: BrokerConfig, items: list[tuple[str, bytes, bool]], proce
     t0 = min(r[0] for r in results)
     t1 = max(r[1] for r in results)
     done = sum(r[2] for r in results)
-    return {"messages": len(items), "completed": done, "seconds": round(t1 - t0, 3),
-            "msgs_per_s": round(done / (t1 - t0))}
+    return {
+        "messages": len(items),
+        "completed": done,
+        "seconds": round(t1 - t0, 3),
+        "msgs_per_s": round(done / (t1 - t0)),
+    }
 
 
 def naive_rate(cfg: BrokerConfig, items: list[tuple[str, bytes, bool]]) -> float:
@@ -93,16 +99,38 @@ def mosquitto_pub_rate(cfg: BrokerConfig, items: list[tuple[str, bytes, bool]]) 
         return None
     data = b"\n".join(p for _t, p, _r in items) + b"\n"
     t0 = time.perf_counter()
-    subprocess.run([exe, "-h", cfg.host, "-p", str(cfg.port), "-V", "mqttv5", "-q", str(cfg.qos), "-t",
-                    "bench/mosquitto_pub", "-l", "-i", f"bench-mpub-{cfg.qos}"], input=data, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            exe,
+            "-h",
+            cfg.host,
+            "-p",
+            str(cfg.port),
+            "-V",
+            "mqttv5",
+            "-q",
+            str(cfg.qos),
+            "-t",
+            "bench/mosquitto_pub",
+            "-l",
+            "-i",
+            f"bench-mpub-{cfg.qos}",
+        ],
+        input=data,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return len(items) / (time.perf_counter() - t0)
 
 
 def main(args: argparse.Namespace, settings: Any) -> int:
     items = payload_set(args.messages)
-    out: dict[str, Any] = {"messages": args.messages, "processes": args.processes,
-                           "payload_bytes_avg": round(sum(len(p) for _t, p, _r in items) / len(items), 1)}
+    out: dict[str, Any] = {
+        "messages": args.messages,
+        "processes": args.processes,
+        "payload_bytes_avg": round(sum(len(p) for _t, p, _r in items) / len(items), 1),
+    }
     with tempfile.TemporaryDirectory(prefix="bench-sim-") as tmp, mosquitto(Path(tmp), persistence=False) as broker:
         for qos in (0, 1):
             cfg = BrokerConfig(broker.host, broker.port, qos=qos)

@@ -57,6 +57,34 @@ class Settings(BaseSettings):
     )
     ingest_metrics_interval_s: float = Field(default=5.0, gt=0, description="Seconds between metric log lines.")
 
+    # --- detection (alerts/) ------------------------------------------------------------------------------
+    detect_tick_s: float = Field(
+        default=2.0, gt=0, description="Clock tick of the detection worker: long-lie stages, silent devices."
+    )
+    detect_activity_tick_s: float = Field(
+        default=60.0, gt=0, description="How often the inactivity/routine monitors look at the clock."
+    )
+    detect_history_days: float = Field(
+        default=21.0, ge=0, description="Days of sensor history replayed at start-up to rebuild routine state."
+    )
+    detect_long_lie_stages_s: list[float] = Field(
+        default_factory=lambda: [30.0, 120.0, 600.0, 3600.0],
+        min_length=1,
+        description="Long-lie escalation stages: seconds on the floor (increasing; the last = clinical long lie).",
+    )
+    detect_recovery_grace_s: float = Field(
+        default=5.0, ge=0, description="Recovery evidence this soon after a fall is the fall itself (sensor lag)."
+    )
+    detect_client_id: str = Field(
+        default="", description="MQTT client id of the alert publisher (default: <ingest_client_id>-detect)."
+    )
+    detect_db_retry_max_s: float = Field(
+        default=10.0, gt=0, description="Longest back-off between retries of an alert insert during a DB outage."
+    )
+    detect_registry_refresh_s: float = Field(
+        default=60.0, gt=0, description="How often the detection worker reloads the registry (new devices, residents)."
+    )
+
     # --- demo --------------------------------------------------------------------------------------------
     state_dir: str = Field(
         default=".eldercare", description="Project-local folder for the demo's own PostgreSQL and Mosquitto."

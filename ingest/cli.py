@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--no-migrate", action="store_true", help="do not apply pending migrations at start")
     p.add_argument("--client-id", help="override ELDERCARE_INGEST_CLIENT_ID (one per worker)")
+    p.add_argument(
+        "--detect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the anomaly core (alerts) in this process on every decoded message [on]",
+    )
     p.set_defaults(func=run)
 
 
@@ -35,10 +41,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    service = IngestService(settings)
+    worker = None
+    if args.detect:
+        from alerts.worker import DetectionWorker
+
+        worker = DetectionWorker(settings)
+        worker.start()
+    service = IngestService(settings, listeners=[worker.listener] if worker else [])
     service.start()
     log.info("ingest running as %s; Ctrl-C to stop", settings.ingest_client_id)
     stop.wait()
     log.info("stopping: draining what was received")
     service.stop()
+    if worker is not None:
+        worker.stop()
     return 0

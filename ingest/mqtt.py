@@ -19,6 +19,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from ingest.fastclient import FastClient
+
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +56,7 @@ class IngestClient:
         self.generation = 0
         self.connected = threading.Event()
         self._blocked_logged = False
-        self._client = mqtt.Client(
+        self._client = FastClient(
             CallbackAPIVersion.VERSION2,
             client_id=options.client_id,
             protocol=mqtt.MQTTv5,
@@ -66,6 +68,7 @@ class IngestClient:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.fast_sink = self._on_publish_fast
 
     # -- paho callbacks (network thread) -------------------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, reason: Any, _p: Any) -> None:
@@ -87,7 +90,13 @@ class IngestClient:
             log.warning("disconnected from broker (%s); paho reconnects", reason)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
-        item = Received(msg.mid, msg.qos, msg._topic, msg.payload, time.time(), self.generation)
+        # Messages carrying MQTT 5 properties take paho's full path and arrive here.
+        self._enqueue(Received(msg.mid, msg.qos, msg._topic, msg.payload, time.time(), self.generation))
+
+    def _on_publish_fast(self, mid: int, qos: int, topic: bytes, payload: bytes) -> None:
+        self._enqueue(Received(mid, qos, topic, payload, time.time(), self.generation))
+
+    def _enqueue(self, item: Received) -> None:
         try:
             self._sink.put_nowait(item)
         except queue.Full:
@@ -116,9 +125,9 @@ class IngestClient:
             self._client.loop_stop()
             raise ConnectionError(f"no CONNACK from {self.options.host}:{self.options.port} within {timeout:.0f}s")
 
-    def ack(self, mid: int, qos: int) -> None:
-        if qos > 0:
-            self._client.ack(mid, qos)
+    def ack_many(self, mids: list[int]) -> None:
+        """Acknowledge QoS 1 messages (in the order given: MQTT 5 section 4.6 ordering)."""
+        self._client.ack_many(mids)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> None:
         self._client.publish(topic, payload, qos=qos, retain=retain)

@@ -33,6 +33,13 @@ def insert_from_stage(table: str) -> sql.Composed:
     ).format(tbl=sql.Identifier(table), code=sql.Literal(TABLE_CODES[table]))
 
 
+def copy_into(table: str) -> sql.Composed:
+    """Direct COPY into a raw table: the fast path when the batch holds no already-stored message."""
+    return sql.SQL("COPY {tbl} (ts, device_id, msg_id, kind, received_at, data) FROM STDIN").format(
+        tbl=sql.Identifier(table)
+    )
+
+
 def insert_one(table: str) -> sql.Composed:
     return sql.SQL(
         "INSERT INTO {tbl} (ts, device_id, msg_id, kind, received_at, data) VALUES (%s, %s, %s, %s, %s, %s) "

@@ -32,6 +32,7 @@ from ingest.writer import BatchWriter, WriterUnavailable
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[Accepted]], None]
+CommitListener = Callable[[Sequence[Accepted], float], None]  # (batch, time.time() of the commit)
 
 
 @dataclass
@@ -75,9 +76,15 @@ class Stats:
 class IngestService:
     """Run with :meth:`start` / :meth:`stop` (or as a context manager)."""
 
-    def __init__(self, settings: Settings, listeners: Sequence[Listener] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        listeners: Sequence[Listener] = (),
+        commit_listeners: Sequence[CommitListener] = (),
+    ) -> None:
         self.settings = settings
         self.listeners = list(listeners)
+        self.commit_listeners = list(commit_listeners)
         self.stats = Stats()
         rm = settings.ingest_receive_maximum
         self._raw: queue.Queue[Received] = queue.Queue(maxsize=2 * rm + 1000)
@@ -109,6 +116,9 @@ class IngestService:
         self._stopping = threading.Event()
         self._decoder_done = threading.Event()
         self._writer_done = threading.Event()
+        # Set while the writer waits for work: the decoder hands over a batch only then (or when it is full),
+        # so batches grow to what arrives during one commit — small at low load (low latency), large under load.
+        self._writer_idle = threading.Event()
         self._threads: list[threading.Thread] = []
         self._last_seen: dict[str, datetime] = {}
 
@@ -166,7 +176,7 @@ class IngestService:
                             self._decode_into(batch, self._raw.get_nowait())
                         except queue.Empty:
                             break
-                if batch.items and (self._batches.empty() or len(batch.items) >= batch_max):
+                if batch.items and (self._writer_idle.is_set() or len(batch.items) >= batch_max):
                     if time.monotonic() >= flush_seen_at:
                         batch.last_seen, self._last_seen = self._last_seen, {}
                         flush_seen_at = time.monotonic() + 5.0
@@ -213,10 +223,12 @@ class IngestService:
         next_refresh = time.monotonic() + self.settings.ingest_registry_refresh_s
         try:
             while True:
+                self._writer_idle.set()
                 try:
                     batch = self._batches.get(timeout=0.5)
                 except queue.Empty:
                     batch = None
+                self._writer_idle.clear()
                 if batch is not None:
                     self._commit(batch)
                     if batch.stop_marker:
@@ -242,6 +254,7 @@ class IngestService:
                 log.warning("database unavailable (%s); retrying in %.1fs, nothing acknowledged", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+        committed_at = time.time()
         self.stats.commit_latency_ms = (time.perf_counter() - t0) * 1000
         self.stats.batches += 1
         self.stats.last_batch_size = len(batch.items)
@@ -253,11 +266,17 @@ class IngestService:
         for r in result.storage_errors:
             self.stats.reasons[r.reason] += 1
         gen = self._client.generation
-        for item in batch.items:
-            if item.generation == gen:
-                self._client.ack(item.mid, item.qos)
-                self.stats.acked += 1
-            # else: received on an earlier connection; the broker redelivers it and the copy is a duplicate.
+        # Items received on an earlier connection are not acknowledged: the broker redelivers them and the copy
+        # becomes a duplicate; acking their packet ids on the new connection could ack someone else's message.
+        mids = [i.mid for i in batch.items if i.generation == gen and i.qos == 1]
+        if mids:
+            self._client.ack_many(mids)
+        self.stats.acked += sum(1 for i in batch.items if i.generation == gen)
+        for fn in self.commit_listeners:
+            try:
+                fn(batch.accepted, committed_at)
+            except Exception:
+                log.exception("commit listener %r failed", fn)
 
     # -- misc ----------------------------------------------------------------------------------------------
     def _load_devices_blocking(self) -> dict[str, DeviceInfo]:

@@ -38,8 +38,15 @@ def still(g: np.random.Generator, posture: str, n: int, noise: float = 0.012) ->
     return base + g.normal(0.0, noise, (n, 3))
 
 
-def walking(g: np.random.Generator, n: int, rate: float, cadence_hz: float | None = None, amp: float | None = None,
-            phase: float | None = None) -> np.ndarray:
+def walking(
+    g: np.random.Generator,
+    n: int,
+    rate: float,
+    *,
+    cadence_hz: float | None = None,
+    amp: float | None = None,
+    phase: float | None = None,
+) -> np.ndarray:
     """Gait: vertical oscillation at the step frequency, forward at the step frequency, sideways at half."""
     f = cadence_hz if cadence_hz is not None else g.uniform(1.6, 1.9)
     a = amp if amp is not None else g.uniform(0.2, 0.4)
@@ -87,6 +94,7 @@ def activity_window(g: np.random.Generator, frm: str, to: str, seconds: int, rat
 def fall(
     g: np.random.Generator,
     rate: float,
+    *,
     pre_s: float = 4.0,
     post_s: float = 26.0,
     recover_after_s: float | None = None,

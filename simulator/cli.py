@@ -34,11 +34,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--scenario", help="scenario YAML (simulator/scenarios/examples.yaml)")
     t = p.add_argument_group("time")
     t.add_argument("--days", type=float, default=1.0, help="simulated days [1]")
-    t.add_argument("--speed", type=float, default=None,
-                   help="virtual seconds per wall second; 1 = real time (default), 0 = as fast as possible")
+    t.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="virtual seconds per wall second; 1 = real time (default), 0 = as fast as possible",
+    )
     t.add_argument("--accelerated", action="store_true", help="same as --speed 0")
-    t.add_argument("--start", help="virtual start (ISO; local Asia/Shanghai without offset). Default: now for real "
-                   "time, else --days days before today's local midnight")
+    t.add_argument(
+        "--start",
+        help="virtual start (ISO; local Asia/Shanghai without offset). Default: now for real "
+        "time, else --days days before today's local midnight",
+    )
     o = p.add_argument_group("output")
     o.add_argument("--output", help="write every message as JSON Lines to this file instead of publishing")
     o.add_argument("--labels", help="ground-truth labels (JSON Lines)")
@@ -54,12 +61,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b.add_argument("--qos", type=int, choices=(0, 1), default=1, help="publish QoS [1]")
     b.add_argument("--connections", type=int, default=4, help="shared MQTT connections [4]")
     b.add_argument("--processes", type=int, default=1, help="publisher worker processes (shared mode) [1]")
-    b.add_argument("--device-auth", action="store_true",
-                   help="one MQTT connection per device, username = device id, registry password, last will")
+    b.add_argument(
+        "--device-auth",
+        action="store_true",
+        help="one MQTT connection per device, username = device id, registry password, last will",
+    )
     d = p.add_argument_group("device behaviour")
     d.add_argument("--accel-hz", type=float, default=50.0, help="wearable sample rate [50]")
-    d.add_argument("--accel-window", type=int, default=4,
-                   help="seconds of accelerometer batches around each activity change (0 = only falls) [4]")
+    d.add_argument(
+        "--accel-window",
+        type=int,
+        default=4,
+        help="seconds of accelerometer batches around each activity change (0 = only falls) [4]",
+    )
     d.add_argument("--status-interval", type=int, default=1800, help="status heartbeat period, s [1800]")
     d.add_argument("--bed-interval", type=int, default=120, help="bed report period while occupied, s [120]")
     d.add_argument("--ble-interval", type=int, default=180, help="BLE re-sighting period, s [180]")
@@ -103,8 +117,9 @@ def _sink(args: argparse.Namespace, settings: Any, prefix: str, fleet: Any, pace
     )
     auth = {d.id: d.password for d in fleet.devices()} if args.device_auth else None
     # paced runs idle between messages: paho's loop thread keeps the keep-alive going then
-    return MqttSink(cfg, connections=args.connections, processes=args.processes, device_auth=auth, prefix=prefix,
-                    threaded=paced)
+    return MqttSink(
+        cfg, connections=args.connections, processes=args.processes, device_auth=auth, prefix=prefix, threaded=paced
+    )
 
 
 def _main(args: argparse.Namespace, settings: Any) -> int:
@@ -127,7 +142,7 @@ def _main(args: argparse.Namespace, settings: Any) -> int:
         start = realtime_start()
     else:
         start = default_start(args.days)
-    end = start + int(round(args.days * DAY_MS))
+    end = start + round(args.days * DAY_MS)
     fleet = build_fleet(args.seed, args.homes, args.facilities, args.beds, opts)
     if args.registry_out:
         write_registry(fleet, args.registry_out)
@@ -170,8 +185,13 @@ def _replay(args: argparse.Namespace, settings: Any, prefix: str, speed: float) 
     now = int(time.time() * 1000)
     t0 = time.monotonic()
     if path.suffix.lower() == ".csv":
-        fleet, msgs = replay.read_format_a(path, args.seed, end_before_ms=None if args.start else now,
-                                           start_ms=parse_start(args.start) if args.start else None, prefix=prefix)
+        fleet, msgs = replay.read_format_a(
+            path,
+            args.seed,
+            end_before_ms=None if args.start else now,
+            start_ms=parse_start(args.start) if args.start else None,
+            prefix=prefix,
+        )
         if args.registry_out:
             write_registry(fleet, args.registry_out)
         stream: Any = msgs
@@ -183,8 +203,11 @@ def _replay(args: argparse.Namespace, settings: Any, prefix: str, speed: float) 
         shift -= shift % 1000
         fleet = None
         stream = replay.read_jsonl(path, shift)
-    sink = _sink(args, settings, prefix, fleet, paced=speed > 0) if (args.output or not args.device_auth or fleet) \
+    sink = (
+        _sink(args, settings, prefix, fleet, paced=speed > 0)
+        if (args.output or not args.device_auth or fleet)
         else None
+    )
     if sink is None:
         raise SimulatorError("--device-auth replay needs a Format A CSV (a JSONL recording has no registry)")
     count = 0
@@ -204,6 +227,10 @@ def _replay(args: argparse.Namespace, settings: Any, prefix: str, speed: float) 
             count += len(batch)
     finally:
         ok = sink.close() is not False
-    print(json.dumps({"replayed": count, "file": str(path), "wall_s": round(time.monotonic() - t0, 2),
-                      "delivered_all": ok}), file=sys.stderr)
+    print(
+        json.dumps(
+            {"replayed": count, "file": str(path), "wall_s": round(time.monotonic() - t0, 2), "delivered_all": ok}
+        ),
+        file=sys.stderr,
+    )
     return 0 if ok else 1

@@ -30,7 +30,7 @@ def default_start(days: float, now_ms: int | None = None) -> int:
     local midnight keeps every timestamp in the past and within ``days`` + 1 days of now.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return local_midnight(now_ms) - int(round(days * DAY_MS))
+    return local_midnight(now_ms) - round(days * DAY_MS)
 
 
 def realtime_start(now_ms: int | None = None) -> int:

@@ -54,8 +54,13 @@ class Labels:
         while self._heap and (t_ms is None or self._heap[0][0] < t_ms):
             time_ms, site, resident, kind, _key, details = heapq.heappop(self._heap)
             self.counts[kind] = self.counts.get(kind, 0) + 1
-            rec = {"time": self._fmt(time_ms), "resident": resident or None, "site": site, "kind": kind,
-                   "details": details}
+            rec = {
+                "time": self._fmt(time_ms),
+                "resident": resident or None,
+                "site": site,
+                "kind": kind,
+                "details": details,
+            }
             out.append(json.dumps(rec, ensure_ascii=False, sort_keys=False))
         return out
 

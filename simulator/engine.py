@@ -62,8 +62,9 @@ class SiteSim:
             for rt in self.routines:
                 for seg in self.injector.edit(rt, d, rt.plan(d)):
                     self.feed(seg)
-            others = (others_day if self.site.kind == "facility" else home_visitors)(self.site, self.ctx.seed,
-                                                                                      self.day0, d)
+            others = (others_day if self.site.kind == "facility" else home_visitors)(
+                self.site, self.ctx.seed, self.day0, d
+            )
             for seg in others:
                 self.feed(seg)
             self.day += 1
@@ -96,8 +97,10 @@ class Progress:
         rate = messages / el if el > 0 else 0.0
         eta = el / frac - el if frac > 0 else 0.0
         bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r[{bar:<30}] {frac * 100:5.1f}% day {done_ms / DAY_MS:6.2f}/{self.total / DAY_MS:.2f} "
-                         f"{messages:>11,} msgs {rate:>9,.0f}/s ETA {eta:5.0f}s ")
+        sys.stderr.write(
+            f"\r[{bar:<30}] {frac * 100:5.1f}% day {done_ms / DAY_MS:6.2f}/{self.total / DAY_MS:.2f} "
+            f"{messages:>11,} msgs {rate:>9,.0f}/s ETA {eta:5.0f}s "
+        )
         sys.stderr.flush()
 
     def finish(self) -> None:

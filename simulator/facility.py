@@ -28,8 +28,12 @@ def build_facility(seed: int, index: int, beds: int, community: str | None, hear
     k = 0
     for f in range(1, floors + 1):
         dementia = floors >= 2 and f == floors
-        wing_zone = Zone(f"{sid}-dz" if dementia else f"{sid}-f{f}-wing", "认知症照护专区" if dementia else f"{f}楼居室区",
-                         f, secure=dementia)
+        wing_zone = Zone(
+            f"{sid}-dz" if dementia else f"{sid}-f{f}-wing",
+            "认知症照护专区" if dementia else f"{f}楼居室区",
+            f,
+            secure=dementia,
+        )
         day_zone = Zone(f"{sid}-dz-day" if dementia else f"{sid}-f{f}-day", f"{f}楼活动室", f, secure=dementia)
         exit_zone = Zone(f"{sid}-f{f}-exit", f"{f}楼电梯厅", f, exit=True)
         site.zones += [wing_zone, day_zone, exit_zone]
@@ -41,8 +45,15 @@ def build_facility(seed: int, index: int, beds: int, community: str | None, hear
         make_device(seed, site, f"{short}-f{f}-pir-day", "pir", hb, False, room=day.id)
         make_device(seed, site, f"{short}-f{f}-door", "door_contact", hb, True, room=hall.id)
         for z in (wing_zone, day_zone, exit_zone):
-            make_device(seed, site, f"{short}-gw-{z.id.removeprefix(sid + '-')}", "ble_gateway", hb,
-                        z.secure or z.exit, zone=z.id)
+            make_device(
+                seed,
+                site,
+                f"{short}-gw-{z.id.removeprefix(sid + '-')}",
+                "ble_gateway",
+                hb,
+                z.secure or z.exit,
+                zone=z.id,
+            )
         on_floor = min(BEDS_PER_FLOOR, left)
         left -= on_floor
         for rn in range(1, math.ceil(on_floor / 2) + 1):
@@ -77,14 +88,22 @@ def build_facility(seed: int, index: int, beds: int, community: str | None, hear
                     bed=bed.id,
                     room=room.id,
                     ble_tag=f"tag-{short}-{k:03d}",
-                    contacts=[{"name": names.person(r, r.choice("FM"))[1], "relation": "子女", "role": "family",
-                               "phone": names.phone(r), "order": 1}],
+                    contacts=[
+                        {
+                            "name": names.person(r, r.choice("FM"))[1],
+                            "relation": "子女",
+                            "role": "family",
+                            "phone": names.phone(r),
+                            "order": 1,
+                        }
+                    ],
                     floor=f,
                     index=k,
                 )
                 site.residents.append(res)
-                make_device(seed, site, f"{short}-f{f}-r{rn:02d}-bed-{letter}", "bed_sensor", hb, True,
-                            room=room.id, bed=bed.id)
+                make_device(
+                    seed, site, f"{short}-f{f}-r{rn:02d}-bed-{letter}", "bed_sensor", hb, True, room=room.id, bed=bed.id
+                )
                 if fall_risk == "high" and not bedridden:
                     make_device(seed, site, f"{short}-wear-{k:03d}", "wearable", hb, True, resident=res.id)
     return site
@@ -102,7 +121,11 @@ def others_day(site: Site, seed: int, day0: int, d: int) -> list[Seg]:
         rooms = [rm.id for rm in site.rooms if rm.floor == f and rm.kind == "bedroom"]
         # Night rounds: 22:00, 00:00, 02:00, 04:00 (+ jitter), every room checked for ~30 s.
         for hour in (22, 24, 26, 28):
-            t = base + int((hour - 24 + r.gauss(0, 0.1)) * H) if hour >= 24 else base + int((hour + r.gauss(0, 0.1)) * H)
+            t = (
+                base + int((hour - 24 + r.gauss(0, 0.1)) * H)
+                if hour >= 24
+                else base + int((hour + r.gauss(0, 0.1)) * H)
+            )
             t = max(t, base)
             for room in rooms:
                 segs.append(Seg(t, t + 20_000, cor, "staff", staff))

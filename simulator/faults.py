@@ -65,16 +65,13 @@ class FaultState:
         self.windows.sort(key=lambda x: (x.start, x.kind))
 
     def suppressed(self, ts: int) -> bool:
-        for w in self.windows:
-            if w.kind in SUPPRESSING and w.start <= ts < w.end:
-                return True
-        return False
+        return any(w.kind in SUPPRESSING and w.start <= ts < w.end for w in self.windows)
 
     def active(self, ts: int) -> list[FaultWindow]:
         return [w for w in self.windows if w.start <= ts < w.end and w.kind not in SUPPRESSING]
 
 
-def malform(variant: str, device_kind: str, msg_id: str, ts_json: str, body: str, future_ts_json: str) -> bytes:
+def malform(variant: str, device_kind: str, msg_id: str, ts_json: str, body: str, *, future_ts_json: str) -> bytes:
     """Build one malformed payload of the given variant (see :data:`MALFORMED_VARIANTS`)."""
     good = f'{{"v":1,"id":"{msg_id}","ts":{ts_json},{body}}}'
     if variant == "truncated_json":

@@ -20,7 +20,7 @@ VENDORS = {
 MAINS_POWERED = frozenset({"radar", "ble_gateway", "bed_sensor"})
 
 
-def make_device(
+def make_device(  # noqa: PLR0917
     seed: int, site: Site, dev_id: str, kind: str, heartbeat_s: int, safety_critical: bool, **bind: str | None
 ) -> Device:
     vendor, model, fw, ts_format = VENDORS[kind]
@@ -67,7 +67,7 @@ def build_home(seed: int, index: int, community: str | None, heartbeat_s: int, w
         profiles[0] = "frail"  # the family eldercare bed is there for a frail resident
     for i, (sex, profile) in enumerate(zip(sexes, profiles, strict=True)):
         age = r.randint(65, 92) if profile != "frail" else r.randint(75, 95)
-        sur, name = names.person(r, sex, surname if (i == 0 or sex == "M") else None)
+        _sur, name = names.person(r, sex, surname if (i == 0 or sex == "M") else None)
         if i == 0:
             site.name = f"{name[0]}{'奶奶' if sex == 'F' else '爷爷'}家"
         fall_risk = "high" if profile == "frail" else r.choice(("low", "low", "medium"))
@@ -94,10 +94,20 @@ def build_home(seed: int, index: int, community: str | None, heartbeat_s: int, w
                 bed=bed,
                 room=rooms[0].id,
                 contacts=[
-                    {"name": kid, "relation": "儿子" if r.random() < 0.5 else "女儿", "role": "family",
-                     "phone": names.phone(r), "order": 1},
-                    {"name": names.person(r, "F")[1], "relation": "社区网格员", "role": "community_worker",
-                     "phone": names.phone(r), "order": 2},
+                    {
+                        "name": kid,
+                        "relation": "儿子" if r.random() < 0.5 else "女儿",
+                        "role": "family",
+                        "phone": names.phone(r),
+                        "order": 1,
+                    },
+                    {
+                        "name": names.person(r, "F")[1],
+                        "relation": "社区网格员",
+                        "role": "community_worker",
+                        "phone": names.phone(r),
+                        "order": 2,
+                    },
                 ],
                 index=i,
             )

@@ -34,18 +34,23 @@ class JsonlSink:
     def write(self, batch: list[Msg]) -> None:
         fmt, dumps = self._fmt, json.dumps
         lines = []
-        for pub, _g, _n, topic, payload, retain in batch:
-            if isinstance(payload, bytes):
+        for pub, _g, _n, topic, raw, retain in batch:
+            if isinstance(raw, bytes):
                 try:
-                    text = payload.decode("utf-8")
+                    payload = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    b64 = base64.b64encode(payload).decode()
-                    lines.append(f'{{"t":"{fmt(pub)}","topic":{dumps(topic)},"retain":{"true" if retain else "false"},'
-                                 f'"payload_b64":"{b64}"}}\n')
+                    b64 = base64.b64encode(raw).decode()
+                    lines.append(
+                        f'{{"t":"{fmt(pub)}","topic":{dumps(topic)},"retain":{"true" if retain else "false"},'
+                        f'"payload_b64":"{b64}"}}\n'
+                    )
                     continue
-                payload = text
-            lines.append(f'{{"t":"{fmt(pub)}","topic":"{topic}","retain":{"true" if retain else "false"},'
-                         f'"payload":{dumps(payload, ensure_ascii=False)}}}\n')
+            else:
+                payload = raw
+            lines.append(
+                f'{{"t":"{fmt(pub)}","topic":"{topic}","retain":{"true" if retain else "false"},'
+                f'"payload":{dumps(payload, ensure_ascii=False)}}}\n'
+            )
         self._fh.writelines(lines)
         self.count += len(batch)
 

@@ -87,7 +87,7 @@ class Plan:
         self.occ, self.t, self.slow, self.r = occ, t, slowness, r
         self.segs: list[Seg] = []
 
-    def add(self, place: str, activity: str, lo: float, hi: float, bed: str | None = None, scale: bool = True) -> None:
+    def add(self, place: str, activity: str, lo: float, hi: float, bed: str | None = None, scale: bool = True) -> None:  # noqa: PLR0917
         minutes = self.r.uniform(lo, hi) * (self.slow if scale else 1.0)
         self.until(place, activity, self.t + max(int(minutes * MIN_MS), 1000), bed)
 

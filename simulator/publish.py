@@ -66,8 +66,15 @@ class Conn:
     receive maximum applies); paho's own in-flight limit is switched off (see :data:`INFLIGHT`).
     """
 
-    def __init__(self, cfg: BrokerConfig, client_id: str, username: str | None = None, password: str | None = None,
-                 will: tuple[str, bytes] | None = None, threaded: bool = False) -> None:
+    def __init__(  # noqa: PLR0917
+        self,
+        cfg: BrokerConfig,
+        client_id: str,
+        username: str | None = None,
+        password: str | None = None,
+        will: tuple[str, bytes] | None = None,
+        threaded: bool = False,
+    ) -> None:
         self.cfg, self.threaded = cfg, threaded
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5)
         self.c = c
@@ -151,8 +158,13 @@ def make_client(cfg: BrokerConfig, client_id: str) -> tuple[mqtt.Client, _Counte
     return conn.c, conn.counter
 
 
-def publish_all(cfg: BrokerConfig, client_id: str, items: list[tuple[str, bytes, bool]],
-                start_evt: Any = None, timeout: float = 600.0) -> tuple[float, float, int]:
+def publish_all(
+    cfg: BrokerConfig,
+    client_id: str,
+    items: list[tuple[str, bytes, bool]],
+    start_evt: Any = None,
+    timeout: float = 600.0,
+) -> tuple[float, float, int]:
     """Publish ``items`` on one fresh connection; return (start, end, completed). Used by workers and the bench."""
     conn = Conn(cfg, client_id)
     try:
@@ -190,8 +202,16 @@ def _worker(cfg: BrokerConfig, client_id: str, q: Any, done: Any) -> None:
 class MqttSink:
     """Publishes the simulator's ordered stream to a broker (see module docstring for the modes)."""
 
-    def __init__(self, cfg: BrokerConfig, *, connections: int = 4, processes: int = 1,
-                 device_auth: dict[str, str | None] | None = None, prefix: str = "", threaded: bool = False) -> None:
+    def __init__(
+        self,
+        cfg: BrokerConfig,
+        *,
+        connections: int = 4,
+        processes: int = 1,
+        device_auth: dict[str, str | None] | None = None,
+        prefix: str = "",
+        threaded: bool = False,
+    ) -> None:
         self.cfg = cfg
         self.count = 0
         self._conns: list[Conn] = []
@@ -204,8 +224,10 @@ class MqttSink:
 
             for i, (dev_id, pw) in enumerate(sorted(device_auth.items())):
                 will_topic = str(DeviceTopic(dev_id, Channel.STATUS, prefix))
-                will = f'{{"v":1,"id":"will-{int(time.time())}","ts":{int(time.time() * 1000)},' \
-                       f'"kind":"status","state":"offline"}}'.encode()
+                will = (
+                    f'{{"v":1,"id":"will-{int(time.time())}","ts":{int(time.time() * 1000)},'
+                    f'"kind":"status","state":"offline"}}'.encode()
+                )
                 self._conns.append(Conn(cfg, dev_id, dev_id, pw, (will_topic, will), threaded=threaded))
                 self._by_device[dev_id] = i
             self._route = "device"

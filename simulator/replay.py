@@ -36,11 +36,24 @@ from simulator.output import Msg
 from simulator.rng import token
 
 KIND_MAP = {
-    "motion": "pir", "toilet": "pir", "door": "door_contact", "cabinet": "door_contact",
-    "appliance": "door_contact", "bed": "bed_sensor", "seat": "radar", "other": "door_contact",
+    "motion": "pir",
+    "toilet": "pir",
+    "door": "door_contact",
+    "cabinet": "door_contact",
+    "appliance": "door_contact",
+    "bed": "bed_sensor",
+    "seat": "radar",
+    "other": "door_contact",
 }
-ROOM_NAMES = {"bedroom": "卧室", "bathroom": "卫生间", "kitchen": "厨房", "living": "客厅", "hall": "走廊",
-              "entrance": "门厅", "other": "其他"}
+ROOM_NAMES = {
+    "bedroom": "卧室",
+    "bathroom": "卫生间",
+    "kitchen": "厨房",
+    "living": "客厅",
+    "hall": "走廊",
+    "entrance": "门厅",
+    "other": "其他",
+}
 
 
 def _slug(text: str) -> str:
@@ -48,8 +61,9 @@ def _slug(text: str) -> str:
     return s or "x"
 
 
-def read_format_a(path: str | Path, seed: int = 0, end_before_ms: int | None = None, start_ms: int | None = None,
-                  prefix: str = "") -> tuple[Fleet, list[Msg]]:
+def read_format_a(
+    path: str | Path, seed: int = 0, end_before_ms: int | None = None, start_ms: int | None = None, prefix: str = ""
+) -> tuple[Fleet, list[Msg]]:
     """Map a Format A CSV onto a one-home fleet and its messages (publish time = shifted CSV time)."""
     p = Path(path)
     stem = _slug(p.stem)
@@ -63,7 +77,9 @@ def read_format_a(path: str | Path, seed: int = 0, end_before_ms: int | None = N
             for line, row in enumerate(reader, 2):
                 try:
                     dt = datetime.fromisoformat(row["ts"]).replace(tzinfo=TZ)
-                    rows.append((int(dt.timestamp() * 1000), row["sensor"], row["kind"], row["room"], int(row["value"])))
+                    rows.append(
+                        (int(dt.timestamp() * 1000), row["sensor"], row["kind"], row["room"], int(row["value"]))
+                    )
                 except (ValueError, TypeError, KeyError) as exc:
                     raise ReplayError(f"{p}:{line}: {exc}") from None
     except OSError as exc:
@@ -82,14 +98,25 @@ def read_format_a(path: str | Path, seed: int = 0, end_before_ms: int | None = N
     rooms: dict[str, Room] = {}
     for _t, sensor, kind, room, _v in rows:
         if room not in rooms:
-            rooms[room] = Room(f"{sid}-{_slug(room)}", ROOM_NAMES.get(room, room), room if room in ROOM_NAMES else "other")
+            rooms[room] = Room(
+                f"{sid}-{_slug(room)}", ROOM_NAMES.get(room, room), room if room in ROOM_NAMES else "other"
+            )
         if sensor not in devices:
             dkind = KIND_MAP.get(kind)
             if dkind is None:
                 raise ReplayError(f"{p}: unknown sensor kind {kind!r}")
-            dev = Device(f"{sid}-{_slug(sensor)}", dkind, sid, "replay", f"FormatA-{kind}", "1.0",
-                         room=rooms[room].id, heartbeat_s=7 * 86400, password=token(seed, "device-password", sid,
-                                                                                  sensor), ts_format="rfc3339")
+            dev = Device(
+                f"{sid}-{_slug(sensor)}",
+                dkind,
+                sid,
+                "replay",
+                f"FormatA-{kind}",
+                "1.0",
+                room=rooms[room].id,
+                heartbeat_s=7 * 86400,
+                password=token(seed, "device-password", sid, sensor),
+                ts_format="rfc3339",
+            )
             devices[sensor] = dev
     site.rooms = list(rooms.values())
     site.devices = list(devices.values())
@@ -99,7 +126,7 @@ def read_format_a(path: str | Path, seed: int = 0, end_before_ms: int | None = N
     seq: dict[str, int] = {}
     gidx = {d.id: i for i, d in enumerate(site.devices)}
     msgs: list[Msg] = []
-    for t, sensor, kind, _room, v in rows:
+    for t, sensor, _kind, _room, v in rows:
         dev = devices[sensor]
         if dev.kind == "pir":
             if not v:
@@ -110,8 +137,11 @@ def read_format_a(path: str | Path, seed: int = 0, end_before_ms: int | None = N
         elif dev.kind == "bed_sensor":
             body = f'"kind":"bed","occupied":{"true" if v else "false"}'
         else:
-            body = ('"kind":"presence","present":true,"posture":"sitting","on_floor":false,"targets":1' if v
-                    else '"kind":"presence","present":false,"on_floor":false,"targets":0')
+            body = (
+                '"kind":"presence","present":true,"posture":"sitting","on_floor":false,"targets":1'
+                if v
+                else '"kind":"presence","present":false,"on_floor":false,"targets":0'
+            )
         ts = t + shift
         n = seq[dev.id] = seq.get(dev.id, 0) + 1
         payload = f'{{"v":1,"id":"{n}","ts":"{fmt(ts)}",{body}}}'
@@ -132,8 +162,7 @@ def read_jsonl(path: str | Path, shift_ms: int = 0) -> Iterator[Msg]:
             try:
                 rec = json.loads(line)
                 t = _parse_t(rec["t"]) + shift_ms
-                payload: str | bytes = (rec["payload"] if "payload" in rec
-                                        else base64.b64decode(rec["payload_b64"]))
+                payload: str | bytes = rec["payload"] if "payload" in rec else base64.b64decode(rec["payload_b64"])
                 topic = rec["topic"]
             except (ValueError, KeyError, TypeError) as exc:
                 raise ReplayError(f"{p}:{n}: {exc}") from None

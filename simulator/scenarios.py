@@ -53,8 +53,17 @@ DEVICE_KINDS = {
     "clock_skew": ("00:00", "23:00"),
     "malformed": ("00:00", "23:00"),
 }
-RESIDENT_KEYS = {"resident", "site", "site_kind", "fall_risk", "dementia", "lives_alone", "empty_nest", "profile",
-                 "has_device"}
+RESIDENT_KEYS = {
+    "resident",
+    "site",
+    "site_kind",
+    "fall_risk",
+    "dementia",
+    "lives_alone",
+    "empty_nest",
+    "profile",
+    "has_device",
+}
 DEVICE_KEYS = {"device", "site", "site_kind", "device_kind", "room_kind"}
 COMMON_KEYS = {"kind", "who", "count", "day", "days", "at", "between", "note"}
 PARAMS = {
@@ -168,8 +177,9 @@ class Injector:
         count = int(ev.get("count", 1))
         if not cands:
             # A scenario is mixed into whatever population was asked for: a small fleet may have no match.
-            log.warning("scenario %s event %d (%s): nothing in the fleet matches who=%s; skipped", self.name, i,
-                        kind, who)
+            log.warning(
+                "scenario %s event %d (%s): nothing in the fleet matches who=%s; skipped", self.name, i, kind, who
+            )
             return
         picks = r.sample(cands, min(count, len(cands)))
         for target in picks:
@@ -205,8 +215,14 @@ class Injector:
     def _match_resident(self, x: Resident, who: dict[str, Any]) -> bool:
         site = next(s for s in self.fleet.sites if s.id == x.site)
         checks = {
-            "resident": x.id, "site": x.site, "site_kind": site.kind, "fall_risk": x.fall_risk,
-            "dementia": x.dementia, "lives_alone": x.lives_alone, "empty_nest": x.empty_nest, "profile": x.profile,
+            "resident": x.id,
+            "site": x.site,
+            "site_kind": site.kind,
+            "fall_risk": x.fall_risk,
+            "dementia": x.dementia,
+            "lives_alone": x.lives_alone,
+            "empty_nest": x.empty_nest,
+            "profile": x.profile,
         }
         for k, want in who.items():
             if k == "has_device":
@@ -232,7 +248,7 @@ class Injector:
 
     def arm_devices(self, models: dict[str, DeviceModel]) -> None:
         self.models = models
-        for kind, dev, t, p, r in self.device_events:
+        for kind, dev, t, p, _r in self.device_events:
             m = models[dev.id]
             minutes = float(p.get("minutes", 60))
             end = t + int(minutes * MIN_MS)
@@ -247,8 +263,12 @@ class Injector:
                 m.add_sys(end + int(1.5 * KEEPALIVE_S * 1000), "offline")
                 if revive < self.ctx.end:
                     m.add_sys(revive, "online")
-                det.update(mode="battery", drain_from=t, dead_at=_iso(self.ctx, end),
-                           back_at=_iso(self.ctx, revive) if revive < self.ctx.end else None)
+                det.update(
+                    mode="battery",
+                    drain_from=t,
+                    dead_at=_iso(self.ctx, end),
+                    back_at=_iso(self.ctx, revive) if revive < self.ctx.end else None,
+                )
                 self._dev_label(end, dev, "device_failure", det)
                 continue
             if kind == "device_silent":
@@ -316,8 +336,16 @@ class Injector:
             add(place, "floor", int(lie_min * MIN_MS) - 2000)
             add(rt.living if rt.site.kind == "home" else rt.bedroom, "sit", (10 if recovered else 30) * MIN_MS)
             room_kind = next((rm.kind for rm in rt.site.rooms if rm.id == place), None)
-            self._label(t, e, "fall", room=place, room_kind=room_kind, recovered=recovered, lie_minutes=lie_min,
-                        sos=bool(p.get("sos", False)))
+            self._label(
+                t,
+                e,
+                "fall",
+                room=place,
+                room_kind=room_kind,
+                recovered=recovered,
+                lie_minutes=lie_min,
+                sos=bool(p.get("sos", False)),
+            )
             if lie_min >= 60:  # clinical definition of a long lie: on the floor for an hour or more
                 self._label(t, e, "long_lie", room=place, lie_minutes=lie_min, recovered=recovered)
             if p.get("sos"):

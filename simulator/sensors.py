@@ -23,8 +23,20 @@ INF = 1 << 62
 KEEPALIVE_S = 60  # MQTT keep-alive of the devices: the broker sends the will after 1.5 x this
 # PIR: expected triggers per minute of presence for each activity (more movement, more triggers).
 PIR_RATE = {
-    "walk": 6.0, "cook": 3.0, "wash": 3.0, "visit": 2.0, "staff": 4.0, "wander": 5.0, "fall": 30.0,
-    "toilet": 1.0, "eat": 0.8, "sit": 0.35, "rest_bed": 0.15, "nap": 0.05, "sleep": 0.03, "floor": 0.01,
+    "walk": 6.0,
+    "cook": 3.0,
+    "wash": 3.0,
+    "visit": 2.0,
+    "staff": 4.0,
+    "wander": 5.0,
+    "fall": 30.0,
+    "toilet": 1.0,
+    "eat": 0.8,
+    "sit": 0.35,
+    "rest_bed": 0.15,
+    "nap": 0.05,
+    "sleep": 0.03,
+    "floor": 0.01,
 }
 # Bed movement index (0-100) by activity: restless while awake in bed, low in sleep.
 BED_MOVEMENT = {"sleep": (4.0, 6.0), "nap": (5.0, 6.0), "rest_bed": (22.0, 12.0)}
@@ -133,7 +145,9 @@ class DeviceModel:
         payload: str | bytes
         if variant is not None and variant != "ooo":
             fut = pts + 2 * DAY_MS
-            payload = malform(variant, self.dev.kind, mid, tsj, body, str(fut) if self.epoch else f'"{self.fmt(fut)}"')
+            payload = malform(
+                variant, self.dev.kind, mid, tsj, body, future_ts_json=str(fut) if self.epoch else f'"{self.fmt(fut)}"'
+            )
             self.label(ts, "malformed", {"variant": variant, "message_id": mid, "topic": topic})
         else:
             payload = f'{{"v":1,"id":"{mid}","ts":{tsj},{body}}}'
@@ -354,8 +368,10 @@ class Radar(DeviceModel):
         targets = len(acts)
         if targets > 1 and self.r.random() < 0.2:
             targets -= 1  # two people close together look like one
-        return (f'"kind":"presence","present":true,"posture":"{posture}",'
-                f'"on_floor":{"true" if on_floor else "false"},"targets":{targets}')
+        return (
+            f'"kind":"presence","present":true,"posture":"{posture}",'
+            f'"on_floor":{"true" if on_floor else "false"},"targets":{targets}'
+        )
 
     def process(self, t1: int) -> None:
         obs = self.obs
@@ -414,7 +430,7 @@ class Wearable(DeviceModel):
         posture = POSTURE.get(seg.activity) or "standing"
         if seg.activity == "fall":
             self.push(seg.start - 4000, "fall", seg)
-        elif seg.activity != "floor" and posture != self.prev_posture or seg.activity in ("walk", "wander", "out"):
+        elif (seg.activity != "floor" and posture != self.prev_posture) or seg.activity in ("walk", "wander", "out"):
             self.push(seg.start, "win", (self.prev_posture, posture))
         self.prev_posture = posture
 
@@ -451,8 +467,14 @@ class Wearable(DeviceModel):
                 seg: Seg = data
                 lie_s = (seg.fall or {}).get("lie_s", 60)
                 recover = lie_s if (seg.fall or {}).get("recovered") and lie_s < o.accel_fall_post_s else None
-                s, impact = accel.fall(self.g, self.rate, pre_s=4.0, post_s=o.accel_fall_post_s,
-                                       recover_after_s=recover, peak_g=(seg.fall or {}).get("peak_g"))
+                s, impact = accel.fall(
+                    self.g,
+                    self.rate,
+                    pre_s=4.0,
+                    post_s=o.accel_fall_post_s,
+                    recover_after_s=recover,
+                    peak_g=(seg.fall or {}).get("peak_g"),
+                )
                 self._batches(t, s)
                 self.busy_until = t + int(len(s) * 1000 / self.rate)
                 if self.r.random() < o.wearable_fall_detect_p:

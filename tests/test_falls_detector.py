@@ -171,3 +171,48 @@ def test_fuse_device_fall() -> None:
     assert fuse_device_fall(0.5, motion_elsewhere=True).reason == "motion_elsewhere"
     assert fuse_device_fall(0.2, radar_on_floor=True).reason == "low_confidence"
     assert not fuse_device_fall(float("nan")).accept
+
+
+def _posture_change(
+    rate_hz: float, turn_deg: float, ff_s: float, ff_g: float, impact_g: float, *, impact_s: float = 0.06
+) -> tuple[np.ndarray, np.ndarray]:
+    """Upright (gravity on +x), optional free fall, an impact, then still with gravity turned by ``turn_deg``."""
+    t = np.arange(0.0, 14.0, 1.0 / rate_hz)
+    acc = np.tile([1.0, 0.0, 0.0], (t.size, 1))
+    acc[(t >= 5.0 - ff_s) & (t < 5.0)] = [ff_g, 0.0, 0.0]
+    acc[(t >= 5.0) & (t < 5.0 + impact_s)] = [0.0, 0.0, impact_g]
+    th = np.radians(turn_deg)
+    acc[t >= 5.0 + impact_s] = [np.cos(th), 0.0, np.sin(th)]
+    return t, acc + 0.005 * np.random.default_rng(2).standard_normal(acc.shape)
+
+
+def test_soft_fall_with_clear_descent_detected() -> None:
+    # 1.8 g only (mat), but 0.35 s at 0.3 g before it: downward velocity ~ -2.4 m/s, energy ~0.3 g*s
+    t, acc = _posture_change(100, 90, ff_s=0.35, ff_g=0.3, impact_g=1.8, impact_s=0.1)
+    dets = detect_falls(t, acc)
+    assert len(dets) == 1
+    d = dets[0]
+    assert d.peak_g < 2.0 and d.explanation["velocity_ms"] < -0.7
+    assert d.explanation["impact_sma_gs"] >= FallConfig().impact_energy_min_gs
+    assert "velocity" in d.explanation["summary"]
+
+
+def test_soft_bump_without_descent_not_detected() -> None:
+    # sitting / lying down under control: 1.8 g bump and a 90 deg turn, but no free fall (no velocity, no energy)
+    t, acc = _posture_change(100, 90, ff_s=0.0, ff_g=1.0, impact_g=1.8, impact_s=0.1)
+    assert detect_falls(t, acc) == []
+
+
+def test_short_hard_jolt_without_energy_not_detected() -> None:
+    # phone knocked / handled: 4 g for 20 ms, 90 deg turn, still -- high peak, little energy
+    t, acc = _posture_change(200, 90, ff_s=0.0, ff_g=1.0, impact_g=4.0, impact_s=0.02)
+    assert detect_falls(t, acc) == []
+
+
+def test_sensor_turned_upside_down_not_detected() -> None:
+    # phone taken out of the pocket to the ear: same dynamics as a fall, but the sensor ends ~150 deg turned
+    t, acc = _posture_change(200, 150, ff_s=0.35, ff_g=0.3, impact_g=3.5)
+    assert detect_falls(t, acc) == []
+    assert len(detect_falls(t, acc, FallConfig(orientation_max_deg=180.0))) == 1  # the cap is what rejects it
+    with pytest.raises(ValueError):
+        FallConfig(orientation_min_deg=100.0, orientation_max_deg=90.0)

@@ -28,9 +28,30 @@ def simulate(tmp: Path, *extra: str, seed: int = 11, days: str = "4") -> tuple[P
     register(parser.add_subparsers())
     out, labels, reg = tmp / "out.jsonl", tmp / "labels.jsonl", tmp / "registry.yaml"
     args = parser.parse_args(
-        ["simulate", "--homes", "6", "--facilities", "1", "--beds", "30", "--days", days, "--accelerated",
-         "--seed", str(seed), "--start", START, "--output", str(out), "--labels", str(labels),
-         "--registry-out", str(reg), "--no-progress", *extra]
+        [
+            "simulate",
+            "--homes",
+            "6",
+            "--facilities",
+            "1",
+            "--beds",
+            "30",
+            "--days",
+            days,
+            "--accelerated",
+            "--seed",
+            str(seed),
+            "--start",
+            START,
+            "--output",
+            str(out),
+            "--labels",
+            str(labels),
+            "--registry-out",
+            str(reg),
+            "--no-progress",
+            *extra,
+        ]
     )
     assert args.func(args, Settings()) == 0
     return out, labels, reg
@@ -125,9 +146,24 @@ def test_stream_is_time_ordered_and_ids_unique_per_device(examples_run) -> None:
 def test_labels_cover_every_scenario_kind(examples_run) -> None:
     labels = _records(examples_run[1])
     kinds = Counter(lab["kind"] for lab in labels)
-    expected = {"fall", "long_lie", "no_morning_rise", "prolonged_bathroom", "not_returned_to_bed",
-                "night_wandering", "zone_exit", "bed_exit", "sos", "device_failure", "device_silent", "duplicate",
-                "out_of_order", "late_delivery", "clock_skew", "malformed"}
+    expected = {
+        "fall",
+        "long_lie",
+        "no_morning_rise",
+        "prolonged_bathroom",
+        "not_returned_to_bed",
+        "night_wandering",
+        "zone_exit",
+        "bed_exit",
+        "sos",
+        "device_failure",
+        "device_silent",
+        "duplicate",
+        "out_of_order",
+        "late_delivery",
+        "clock_skew",
+        "malformed",
+    }
     assert expected <= set(kinds), expected - set(kinds)
     assert len(RESIDENT_KINDS) + len(SCEN_DEVICE_KINDS) == 15
     for lab in labels:

@@ -107,8 +107,11 @@ def test_device_auth_uses_registry_credentials_and_acl() -> None:
     broker = start_mosquitto(tmp_path, password_file=pwfile, acl_file=acl, persistence=False)
     try:
         col = Collector(broker.host, broker.port, device_filter(prefix), "reader", "readerpw")
-        sink = MqttSink(BrokerConfig(broker.host, broker.port, qos=1), device_auth={d.id: d.password for d in devices},
-                        prefix=prefix)
+        sink = MqttSink(
+            BrokerConfig(broker.host, broker.port, qos=1),
+            device_auth={d.id: d.password for d in devices},
+            prefix=prefix,
+        )
         sink.write(msgs)
         assert sink.close() is True
         assert col.wait_for(len(msgs)) == len(msgs)  # the ACL let every device publish under its own prefix only

@@ -68,8 +68,9 @@ def test_hours_in_bed_per_night(home_plans) -> None:
     for days in home_plans:
         for plan in days:
             night_start = next(s.start for s in plan if s.activity == "sleep")
-            nights.append(sum(s.end - s.start for s in plan if s.activity == "sleep" and s.start >= night_start)
-                          / HOUR_MS)
+            nights.append(
+                sum(s.end - s.start for s in plan if s.activity == "sleep" and s.start >= night_start) / HOUR_MS
+            )
     mean = statistics.mean(nights)
     assert 7.5 <= mean <= 9.5, mean
     assert statistics.quantiles(nights, n=10)[0] >= 6.0
@@ -132,7 +133,7 @@ def test_fall_waveform_phases() -> None:
 
 def test_fall_with_recovery_gets_up() -> None:
     g = np.random.Generator(np.random.PCG64(4))
-    s, impact = accel.fall(g, 50.0, post_s=20, recover_after_s=8)
+    s, _impact = accel.fall(g, 50.0, post_s=20, recover_after_s=8)
     assert s[-25:, 1].mean() > 0.8  # standing again at the end
 
 
@@ -191,7 +192,7 @@ def test_bed_vitals_in_physiological_ranges_with_gaps(small_stream) -> None:
 
 
 def test_accelerometer_volume_is_duty_cycled(small_stream) -> None:
-    msgs, opts = small_stream
+    msgs, _opts = small_stream
     per_dev = Counter(t.split("/")[-2] for _p, _g, _n, t, payload, _r in msgs if '"kind":"accel"' in payload)
     assert per_dev
     for count in per_dev.values():

@@ -1,0 +1,488 @@
+"""The detection engine: per-site state fed by decoded messages and a clock, producing alerts (pure, no I/O).
+
+DESIGN.md section 5: detection state is keyed by *site* -- a home's PIR, door, bed, radar and wearable meet in
+one :class:`SiteState`, so "motion elsewhere" or "the bed is occupied again" can veto or end what another sensor
+started. Two inputs, like every absence-aware detector: :meth:`DetectionEngine.process` for each message and
+:meth:`DetectionEngine.tick` for the clock (long-lie stages, inactivity/routine, silent devices). Both return the
+:class:`~alerts.alert.Alert` objects established at that moment; :meth:`DetectionEngine.take_resolved` returns
+the alerts that ended (device back, person up) so the adapter can close their rows.
+
+Detectors used (written and evaluated elsewhere): :mod:`alerts.falls` (accelerometer), :mod:`alerts.fusion`
+(device fall events), :mod:`alerts.inactivity` (routine, inactivity, night bed exit), :mod:`alerts.longlie`.
+Alert types raised here: fall, sos, long_lie, zone_exit, night_wandering, device_silent (plus the activity
+monitor's inactivity, bathroom_prolonged, no_morning_rise, not_back_in_bed, bed_exit_night).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alerts import texts
+from alerts.activity import ResidentProfile
+from alerts.alert import Alert, AlertGate, Severity
+from alerts.context import DeviceMeta, Registry, ResidentInfo
+from alerts.convert import ActivityConverter, Incoming, accel_arrays, activity_level, local_naive
+from alerts.convert import field as get
+from alerts.falls import FallConfig, FallDetector
+from alerts.fusion import FallFusionConfig, fuse_device_fall
+from alerts.inactivity import HomeActivityMonitor
+from alerts.longlie import DEFAULT_STAGES_S, Episode, LongLieTracker, StageDue, stage_severity
+from alerts.records import Resolution, StoredAlert, episode_from_row
+from alerts.wandering import WanderingWatch
+
+BED_ONLY_TYPES = frozenset({"bed_exit_night"})  # what a facility bed's monitor may raise (it sees no PIRs)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    long_lie_stages_s: tuple[float, ...] = DEFAULT_STAGES_S
+    fusion: FallFusionConfig = field(default_factory=FallFusionConfig)
+    fall: FallConfig | None = None
+    fusion_window: timedelta = timedelta(seconds=60)
+    """Corroboration window of a device fall event: radar on floor, our accel detection, motion elsewhere."""
+    recovery_grace: timedelta = timedelta(seconds=5)
+    """Evidence within this time of the fall belongs to the fall itself (a radar still saying 'standing')."""
+    walking_std_g: float = 0.15
+    activity_tick: timedelta = timedelta(seconds=60)
+    night_hours: tuple[int, int] = (22, 6)
+    wandering_moves: int = 3
+    wandering_window: timedelta = timedelta(minutes=30)
+    cooldowns: Mapping[str, timedelta] = field(
+        default_factory=lambda: {
+            "fall": timedelta(minutes=2),  # one fall seen by radar and wearable is one alert
+            "sos": timedelta(minutes=1),
+            "zone_exit": timedelta(minutes=10),
+            "night_wandering": timedelta(hours=1),
+        }
+    )
+
+
+@dataclass
+class DeviceHealth:
+    last_seen: datetime
+    online: bool = True
+    silent_alerted: bool = False
+
+
+@dataclass
+class SiteState:
+    site_id: str
+    gate: AlertGate
+    long_lie: LongLieTracker
+    converter: ActivityConverter = field(default_factory=ActivityConverter)
+    monitors: dict[str, HomeActivityMonitor] = field(default_factory=dict)
+    last_motion: dict[str, datetime] = field(default_factory=dict)  # room -> last PIR motion
+    radar_floor: dict[str, datetime] = field(default_factory=dict)  # room -> radar sees someone on the floor since
+    accel_falls: dict[str, datetime] = field(default_factory=dict)  # resident/device -> our last accel detection
+    wandering: WanderingWatch = field(default_factory=WanderingWatch)
+
+
+class DetectionEngine:
+    """All detection state of the sites this worker owns. Not thread-safe: one detection thread drives it."""
+
+    def __init__(self, registry: Registry, config: EngineConfig | None = None, now: datetime | None = None) -> None:
+        self.registry = registry
+        self.config = config or EngineConfig()
+        self.sites: dict[str, SiteState] = {}
+        self.fall_detectors: dict[str, FallDetector] = {}
+        self.health: dict[str, DeviceHealth] = {}
+        self._resolved: list[Resolution] = []
+        self._last_activity_tick: datetime | None = None
+        start = now or datetime.now(UTC)
+        for d in registry.devices.values():
+            if d.safety_critical:
+                # Never heard of: the silence clock starts at registration (persistent), else at start-up.
+                self.health[d.id] = DeviceHealth(last_seen=d.created_at or start)
+
+    # --- state ------------------------------------------------------------------------------------------------
+
+    def site(self, site_id: str) -> SiteState:
+        st = self.sites.get(site_id)
+        if st is None:
+            st = SiteState(
+                site_id,
+                AlertGate(cooldowns=dict(self.config.cooldowns), default_cooldown=timedelta(minutes=10)),
+                LongLieTracker(self.config.long_lie_stages_s),
+            )
+            self.sites[site_id] = st
+        return st
+
+    def take_resolved(self) -> list[Resolution]:
+        out, self._resolved = self._resolved, []
+        return out
+
+    # --- inputs -----------------------------------------------------------------------------------------------
+
+    def process(self, item: Incoming) -> list[Alert]:
+        """One decoded message; returns the alerts it establishes (never raises on odd content)."""
+        dev = self.registry.devices.get(item.device_id)
+        if dev is None:
+            return []
+        alerts = self._health_on_message(dev, item)
+        handler = _HANDLERS.get(item.kind)
+        if handler is not None:
+            alerts += handler(self, dev, item)
+        return alerts
+
+    def tick(self, now: datetime) -> list[Alert]:
+        """Advance the clock: long-lie stages, silent devices, and (every ``activity_tick``) the routine monitors."""
+        alerts: list[Alert] = []
+        for st in self.sites.values():
+            for due in st.long_lie.due(now):
+                alerts.append(self._long_lie_alert(due))
+        alerts += self._check_silence(now)
+        if self._last_activity_tick is None or now - self._last_activity_tick >= self.config.activity_tick:
+            self._last_activity_tick = now
+            for st in self.sites.values():
+                tz = self.registry.tz(st.site_id)
+                local = local_naive(now, tz)
+                for key, mon in st.monitors.items():
+                    alerts += self._from_monitor(st.site_id, key, mon.tick(local))
+        return alerts
+
+    # --- restart ----------------------------------------------------------------------------------------------
+
+    def update_registry(self, registry: Registry, now: datetime) -> None:
+        """Apply a reloaded registry: new safety-critical devices start their silence clock now."""
+        self.registry = registry
+        for d in registry.devices.values():
+            if d.safety_critical and d.id not in self.health:
+                self.health[d.id] = DeviceHealth(last_seen=now)
+        for dev_id in list(self.health):
+            dev = registry.devices.get(dev_id)
+            if dev is None or not dev.safety_critical:
+                del self.health[dev_id]
+
+    def restore_devices(self, last_seen: Mapping[str, datetime], offline: Iterable[str] = ()) -> None:
+        """Device liveness from the database (device_state, recent raw rows) so a silence keeps its clock."""
+        for dev_id, seen in last_seen.items():
+            h = self.health.get(dev_id)
+            if h is not None and seen > h.last_seen:
+                h.last_seen = seen
+        for dev_id in offline:
+            if dev_id in self.health:
+                self.health[dev_id].online = False
+
+    def restore_alerts(self, rows: Iterable[StoredAlert], now: datetime) -> None:
+        """Recent alert rows: cooldown gates, devices already reported silent, long lies still in progress."""
+        for row in sorted(rows, key=lambda r: r.ts):
+            st = self.site(row.site_id)
+            prev = st.gate.last.get(f"{row.resident_id or ''}|{row.type}")
+            if prev is None or row.ts > prev:
+                st.gate.last[f"{row.resident_id or ''}|{row.type}"] = row.ts
+            if row.status != "open":
+                continue
+            if row.type == "device_silent" and row.device_id in self.health:
+                self.health[row.device_id].silent_alerted = True
+            elif row.type in ("long_lie", "fall") and not row.condition_ended:
+                ep = episode_from_row(row)
+                horizon = timedelta(seconds=self.config.long_lie_stages_s[-1] * 2)
+                if ep is not None and now - ep.start < horizon and not st.long_lie.start(ep):
+                    cur = st.long_lie.episodes[ep.subject]
+                    cur.stage = max(cur.stage, ep.stage)
+
+    def rebuild_activity(self, site_id: str, readings: Iterable[Incoming], now: datetime) -> list[Alert]:
+        """Replay stored sensor history of one site through the routine monitors up to ``now`` (start-up).
+
+        Returns the alerts the replay derived (with their original event times); the caller emits those that are
+        not stored yet (they became due while no worker was running). Long-lie episodes restored before this
+        call see the replayed recovery evidence, so a person who got up while we were away is not escalated.
+        """
+        derived: list[Alert] = []
+        st = self.site(site_id)
+        for item in readings:
+            dev = self.registry.devices.get(item.device_id)
+            if dev is None:
+                continue
+            handler = _HANDLERS.get(item.kind)
+            if handler is not None and item.kind in ("motion", "door", "bed", "presence"):
+                derived += [a for a in handler(self, dev, item, replay=True) if a.type not in {"fall", "long_lie"}]
+        local = local_naive(now, self.registry.tz(site_id))
+        for key, mon in st.monitors.items():
+            derived += self._from_monitor(site_id, key, mon.replay([], until=local))
+        return derived
+
+    # --- device health ----------------------------------------------------------------------------------------
+
+    def _health_on_message(self, dev: DeviceMeta, item: Incoming) -> list[Alert]:
+        h = self.health.get(dev.id)
+        if h is None:
+            return []
+        seen = item.received_at
+        h.last_seen = max(h.last_seen, seen)
+        if item.kind == "status" and get(item.message, "state") == "offline":
+            h.online = False
+            if not h.silent_alerted:
+                h.silent_alerted = True
+                return [self._silent_alert(dev, item.received_at, h, offline=True)]
+            return []
+        h.online = True
+        if h.silent_alerted:
+            h.silent_alerted = False
+            res = self.registry.resident_of(dev)
+            self._resolved.append(
+                Resolution(dev.site_id, "device_silent", seen, "device_back", res.id if res else None, dev.id)
+            )
+        return []
+
+    def _check_silence(self, now: datetime) -> list[Alert]:
+        alerts = []
+        for dev_id, h in self.health.items():
+            if h.silent_alerted:
+                continue
+            dev = self.registry.devices[dev_id]
+            due = h.last_seen + timedelta(seconds=dev.heartbeat_s)
+            if not h.online or now >= due:
+                h.silent_alerted = True
+                alerts.append(self._silent_alert(dev, due if h.online else now, h, offline=not h.online))
+        return alerts
+
+    def _silent_alert(self, dev: DeviceMeta, ts: datetime, h: DeviceHealth, *, offline: bool) -> Alert:
+        res = self.registry.resident_of(dev)
+        zh, en = texts.device_silent(dev, h.last_seen, ts, offline)
+        evidence = {
+            "device_id": dev.id,
+            "device_kind": dev.kind,
+            "room_id": self.registry.room_of(dev),
+            "last_seen": h.last_seen.isoformat(),
+            "heartbeat_s": dev.heartbeat_s,
+            "silent_s": round((ts - h.last_seen).total_seconds(), 1),
+            "offline": offline,
+        }
+        return self._alert(
+            "device_silent", Severity.WARNING, ts, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence
+        )
+
+    # --- per-kind handlers ------------------------------------------------------------------------------------
+
+    def _on_activity(self, dev: DeviceMeta, item: Incoming, *, replay: bool = False) -> list[Alert]:
+        st = self.site(dev.site_id)
+        msg = item.message
+        room = self.registry.room_of(dev)
+        alerts: list[Alert] = []
+        self._recovery_evidence(st, dev, item, room)
+        if item.kind == "motion" and get(msg, "motion") and room:
+            st.last_motion[room] = item.ts
+        if item.kind == "presence" and room:
+            if get(msg, "on_floor", False):
+                st.radar_floor.setdefault(room, item.ts)
+                if not replay:
+                    res = self.registry.resident_of(dev)
+                    st.long_lie.start(self._episode(dev, res, item.ts, "on_floor", room))
+            else:
+                st.radar_floor.pop(room, None)
+        alerts += self._activity_event(st, dev, item, room, replay)
+        return alerts
+
+    def _recovery_evidence(self, st: SiteState, dev: DeviceMeta, item: Incoming, room: str | None) -> None:
+        if not st.long_lie.episodes:
+            return
+        msg, grace, ts = item.message, self.config.recovery_grace, item.ts
+        res = self.registry.resident_of(dev)
+        rid = res.id if res and (dev.resident_id or dev.bed_id) else None
+        ended: list[Episode] = []
+        reason = ""
+        if (
+            item.kind == "presence"
+            and not get(msg, "on_floor", False)
+            and get(msg, "posture") in ("standing", "sitting")
+        ):
+            ended, reason = st.long_lie.recover(ts, grace=grace, room_id=room), f"radar sees {get(msg, 'posture')}"
+        elif item.kind == "motion" and get(msg, "motion") and room:
+            ended, reason = st.long_lie.recover(ts, grace=grace, room_id=room, other_room=True), "motion elsewhere"
+        elif item.kind == "bed" and get(msg, "occupied"):
+            ended, reason = st.long_lie.recover(ts, grace=grace, resident_id=rid), "back in bed"
+        for ep in ended:
+            self._resolved.append(Resolution(ep.site_id, "long_lie", ts, reason, ep.resident_id, ep.device_id))
+
+    def _activity_event(
+        self, st: SiteState, dev: DeviceMeta, item: Incoming, room: str | None, replay: bool
+    ) -> list[Alert]:
+        site = self.registry.site(dev.site_id)
+        tz = self.registry.tz(dev.site_id)
+        if site.kind == "home":
+            key = "home"
+        elif item.kind == "bed":
+            res = self.registry.resident_of(dev)
+            if res is None or not res.at_fall_risk:
+                return []
+            key = res.id
+        else:
+            return []
+        ev = st.converter.event(
+            dev.id, item.kind, item.message, local_ts=local_naive(item.ts, tz), room_kind=self.registry.room_kind(room)
+        )
+        if ev is None:
+            return []
+        mon = st.monitors.get(key)
+        if mon is None:
+            mon = st.monitors[key] = HomeActivityMonitor(self._profile(dev.site_id, key))
+        # Replay ticks on the 1-minute grid between events, exactly like HomeActivityMonitor.from_history.
+        return self._from_monitor(dev.site_id, key, mon.replay([ev]) if replay else mon.on_event(ev))
+
+    def _profile(self, site_id: str, key: str) -> ResidentProfile:
+        if key == "home":
+            people = self.registry.residents_by_site.get(site_id, [])
+            res = people[0] if len(people) == 1 else None
+            alone = res.lives_alone if res else False
+            return ResidentProfile(
+                resident_id=res.id if res else None, site_id=site_id, lives_alone=alone,
+                empty_nest=res.empty_nest if res else False, fall_risk=bool(res and res.at_fall_risk),
+            )  # fmt: skip
+        res = self.registry.residents[key]
+        return ResidentProfile(res.id, site_id, res.lives_alone, res.empty_nest, res.at_fall_risk)
+
+    def _from_monitor(self, site_id: str, key: str, found: list[Alert]) -> list[Alert]:
+        tz = self.registry.tz(site_id)
+        out = []
+        for a in found:
+            if key != "home" and a.type not in BED_ONLY_TYPES:
+                continue
+            ts = a.ts.replace(tzinfo=tz).astimezone(UTC) if a.ts.tzinfo is None else a.ts
+            out.append(Alert(ts, a.type, a.severity, a.explanation_zh, a.explanation_en, a.evidence,
+                             a.resident_id, a.site_id or site_id))  # fmt: skip
+        return out
+
+    def _on_accel(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:
+        t, acc = accel_arrays(item.message, item.ts)
+        det = self.fall_detectors.get(dev.id)
+        if det is None:
+            det = self.fall_detectors[dev.id] = FallDetector(self.config.fall)
+        st = self.site(dev.site_id)
+        res = self.registry.resident_of(dev)
+        alerts = []
+        for d in det.feed(t, acc):
+            impact = datetime.fromtimestamp(d.t_impact, UTC)
+            st.accel_falls[res.id if res else dev.id] = impact
+            st.long_lie.start(self._episode(dev, res, impact, "fall", None))
+            zh, en = texts.accel_fall(d)
+            evidence = {
+                "source": "accelerometer", "device_id": dev.id, "t_impact": impact.isoformat(),
+                "decided_at": datetime.fromtimestamp(d.t_detect, UTC).isoformat(), "peak_g": round(d.peak_g, 2),
+                "orientation_change_deg": round(d.orientation_change_deg, 1), "stillness_g": round(d.stillness, 3),
+                "freefall_min_g": round(d.freefall_min_g, 2), "score": round(d.score, 3),
+            }  # fmt: skip
+            alerts += self._gated(
+                st,
+                self._alert(
+                    "fall", Severity.URGENT, impact, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence
+                ),
+            )
+        if st.long_lie.episodes and t.size and activity_level(acc) >= self.config.walking_std_g:
+            start = datetime.fromtimestamp(float(t[0]), UTC)
+            for ep in st.long_lie.recover(start, grace=self.config.recovery_grace, resident_id=res.id if res else None):
+                self._resolved.append(Resolution(ep.site_id, "long_lie", start, "wearable walking", ep.resident_id))
+        return alerts
+
+    def _on_fall_event(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:
+        st = self.site(dev.site_id)
+        res = self.registry.resident_of(dev)
+        room = self.registry.room_of(dev)
+        ts, win = item.ts, self.config.fusion_window
+        conf = float(get(item.message, "confidence", 0.0))
+        radar_floor: bool | None = None
+        if room and any(d.kind == "radar" and self.registry.room_of(d) == room
+                        for d in self.registry.devices_by_site.get(dev.site_id, [])):  # fmt: skip
+            since = st.radar_floor.get(room)
+            radar_floor = bool(get(item.message, "on_floor")) or (since is not None and ts - since <= win)
+        accel = st.accel_falls.get(res.id) if res else None
+        wearable = accel is not None and abs(ts - accel) <= win
+        pir_rooms = {self.registry.room_of(d) for d in self.registry.devices_by_site.get(dev.site_id, [])
+                     if d.kind == "pir"} - {room, None}  # fmt: skip
+        elsewhere: bool | None = None
+        if pir_rooms:
+            elsewhere = any(r in pir_rooms and abs(ts - t) <= win for r, t in st.last_motion.items())
+        decision = fuse_device_fall(
+            conf, radar_on_floor=radar_floor, wearable_fall_detected=wearable, motion_elsewhere=elsewhere,
+            config=self.config.fusion,
+        )  # fmt: skip
+        if not decision.accept:
+            return []
+        st.long_lie.start(self._episode(dev, res, ts, "fall", room))
+        zh, en = texts.device_fall(dev, self.registry.room_kind(room), conf, decision.reason)
+        evidence = {"source": dev.kind, "device_id": dev.id, "room_id": room, "reason": decision.reason,
+                    **decision.explanation}  # fmt: skip
+        return self._gated(
+            st, self._alert("fall", Severity.URGENT, ts, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence)
+        )
+
+    def _on_sos(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:
+        st = self.site(dev.site_id)
+        res = self.registry.resident_of(dev)
+        long_press = bool(get(item.message, "long_press", False))
+        zh, en = texts.sos(dev, long_press)
+        evidence = {"device_id": dev.id, "long_press": long_press, "room_id": self.registry.room_of(dev)}
+        return self._gated(
+            st,
+            self._alert(
+                "sos", Severity.CRITICAL, item.ts, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence
+            ),
+        )
+
+    def _on_ble(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:
+        res = self.registry.residents_by_tag.get(str(get(item.message, "tag")))
+        zone = self.registry.zones.get(dev.zone_id or str(get(item.message, "zone")))
+        if res is None or not res.dementia or zone is None:
+            return []
+        st = self.site(res.site_id)
+        hour = local_naive(item.ts, self.registry.tz(res.site_id)).hour
+        alerts: list[Alert] = []
+        for f in st.wandering.sighting(res.id, zone, item.ts, hour):
+            ev = {"tag": res.ble_tag, "zone_id": zone.id, "from_zone": f.previous.id if f.previous else None,
+                  "is_exit": zone.is_exit, "left_secure": f.left_secure, "gateway": dev.id,
+                  "rssi": get(item.message, "rssi"), "local_hour": hour}  # fmt: skip
+            if f.type == "zone_exit":
+                zh, en = texts.zone_exit(zone, f.previous)
+                base = Severity.URGENT
+            else:
+                minutes = int(st.wandering.window.total_seconds() // 60)
+                zh, en = texts.night_wandering(f.moves, minutes, zone)
+                ev |= {"zone_changes": f.moves, "window_min": minutes}
+                base = Severity.WARNING
+            alerts += self._gated(
+                st, self._alert(f.type, base, item.ts, site_id=res.site_id, res=res, zh=zh, en=en, evidence=ev)
+            )
+        return alerts
+
+    # --- alert construction -----------------------------------------------------------------------------------
+
+    def _episode(
+        self, dev: DeviceMeta, res: ResidentInfo | None, ts: datetime, cause: str, room: str | None
+    ) -> Episode:
+        subject = res.id if res else (f"room:{room}" if room else f"site:{dev.site_id}")
+        return Episode(subject, dev.site_id, ts, cause, res.id if res else None, room, dev.id)
+
+    def _long_lie_alert(self, due: StageDue) -> Alert:
+        ep: Episode = due.episode
+        res = self.registry.residents.get(ep.resident_id) if ep.resident_id else None
+        zh, en = texts.long_lie(due.stage, due.threshold_s, ep.cause, len(self.config.long_lie_stages_s))
+        evidence = {**ep.to_dict(), "stage": due.stage, "threshold_s": due.threshold_s,
+                    "skipped_stages": list(due.skipped), "device_id": ep.device_id}  # fmt: skip
+        sev = stage_severity(due.stage, len(self.config.long_lie_stages_s))
+        return self._alert("long_lie", sev, due.ts, site_id=ep.site_id, res=res, zh=zh, en=en, evidence=evidence)
+
+    def _alert(
+        self, type_: str, base: Severity, ts: datetime, *, site_id: str, res: ResidentInfo | None, zh: str, en: str,
+        evidence: dict[str, Any],
+    ) -> Alert:  # fmt: skip
+        bump = res.priority_bump if res else 0
+        evidence = {**evidence, "base_severity": base.value, "priority_bump": bump}
+        return Alert(ts, type_, base.bump(bump), zh, en, evidence, res.id if res else None, site_id)
+
+    def _gated(self, st: SiteState, alert: Alert) -> list[Alert]:
+        return [alert] if st.gate.allow(alert.type, alert.ts, alert.resident_id) else []
+
+
+_HANDLERS: dict[str, Any] = {
+    "motion": DetectionEngine._on_activity,
+    "door": DetectionEngine._on_activity,
+    "bed": DetectionEngine._on_activity,
+    "presence": DetectionEngine._on_activity,
+    "accel": DetectionEngine._on_accel,
+    "fall": DetectionEngine._on_fall_event,
+    "sos": DetectionEngine._on_sos,
+    "ble": DetectionEngine._on_ble,
+}

@@ -1,0 +1,270 @@
+"""The detection engine, pure: no broker, no database (its adapter is covered by test_alerts_live.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from alerts.alert import Severity
+from alerts.context import DeviceMeta, Registry, ResidentInfo, RoomInfo, SiteInfo, ZoneMeta
+from alerts.convert import Reading
+from alerts.engine import DetectionEngine, EngineConfig
+from alerts.records import StoredAlert
+from devices.payloads import (
+    AccelTelemetry,
+    BedTelemetry,
+    BleTelemetry,
+    FallEvent,
+    MotionTelemetry,
+    PresenceTelemetry,
+    SosEvent,
+    StatusMessage,
+)
+
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+
+def registry(*, lives_alone: bool = True) -> Registry:
+    return Registry.build(
+        sites=[SiteInfo("h1", "home"), SiteInfo("f1", "facility")],
+        rooms=[
+            RoomInfo("h1-bed", "h1", "bedroom"),
+            RoomInfo("h1-kit", "h1", "kitchen"),
+            RoomInfo("h1-ent", "h1", "entrance"),
+        ],
+        zones=[
+            ZoneMeta("z-secure", "f1", secure=True),
+            ZoneMeta("z-hall", "f1"),
+            ZoneMeta("z-exit", "f1", is_exit=True),
+            ZoneMeta("z-garden", "f1"),
+        ],
+        residents=[
+            ResidentInfo("r1", "h1", lives_alone=lives_alone, fall_risk="high", bed_id="b1"),
+            ResidentInfo("r2", "f1", dementia=True, ble_tag="tag-2"),
+            ResidentInfo("r3", "f1", ble_tag="tag-3"),
+        ],
+        devices=[
+            DeviceMeta("radar-1", "radar", "h1", room_id="h1-bed"),
+            DeviceMeta("pir-bed", "pir", "h1", room_id="h1-bed", safety_critical=True, heartbeat_s=60, created_at=T0),
+            DeviceMeta("pir-kit", "pir", "h1", room_id="h1-kit"),
+            DeviceMeta("bed-1", "bed_sensor", "h1", bed_id="b1"),
+            DeviceMeta("wear-1", "wearable", "h1", resident_id="r1"),
+            DeviceMeta("gw-secure", "ble_gateway", "f1", zone_id="z-secure"),
+            DeviceMeta("gw-hall", "ble_gateway", "f1", zone_id="z-hall"),
+            DeviceMeta("gw-exit", "ble_gateway", "f1", zone_id="z-exit"),
+            DeviceMeta("gw-garden", "ble_gateway", "f1", zone_id="z-garden"),
+        ],
+        bed_rooms={"b1": "h1-bed"},
+    )
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def reading(self, device: str, model: type, ts: datetime, **fields: object) -> Reading:
+        self.n += 1
+        kind = model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
+        msg = model(v=1, id=f"m{self.n}", ts=ts.isoformat(), kind=kind, **fields)
+        return Reading(device, kind, ts, msg)
+
+
+@pytest.fixture
+def eng() -> DetectionEngine:
+    return DetectionEngine(registry(), EngineConfig(), now=T0)
+
+
+@pytest.fixture
+def mk() -> Clock:
+    return Clock()
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def test_radar_fall_event_high_confidence_alerts_with_bump_and_explanations(eng: DetectionEngine, mk: Clock) -> None:
+    alerts = eng.process(mk.reading("radar-1", FallEvent, at(0), confidence=0.95, on_floor=True))
+    assert [a.type for a in alerts] == ["fall"]
+    a = alerts[0]
+    assert a.severity is Severity.CRITICAL  # urgent, +1 because r1 lives alone
+    assert a.evidence["priority_bump"] == 1 and a.evidence["base_severity"] == "urgent"
+    assert a.resident_id == "r1" and a.site_id == "h1" and a.ts == at(0)
+    assert "跌倒" in a.explanation_zh and "fall" in a.explanation_en and "0.95" in a.explanation_en
+
+
+def test_no_bump_when_not_alone() -> None:
+    eng = DetectionEngine(registry(lives_alone=False), now=T0)
+    alerts = eng.process(Clock().reading("radar-1", FallEvent, at(0), confidence=0.95))
+    assert alerts[0].severity is Severity.URGENT
+
+
+def test_fusion_low_confidence_needs_corroboration(eng: DetectionEngine, mk: Clock) -> None:
+    # Mid confidence, kitchen motion 10 s earlier (someone up and about elsewhere): vetoed.
+    eng.process(mk.reading("pir-kit", MotionTelemetry, at(-10), motion=True))
+    assert eng.process(mk.reading("radar-1", FallEvent, at(0), confidence=0.5)) == []
+    # Mid confidence, radar sees a person on the floor: accepted as corroborated.
+    eng2 = DetectionEngine(registry(), now=T0)
+    eng2.process(mk.reading("radar-1", PresenceTelemetry, at(1), present=True, posture="lying", on_floor=True))
+    alerts = eng2.process(mk.reading("radar-1", FallEvent, at(2), confidence=0.5))
+    assert alerts and alerts[0].evidence["reason"] == "corroborated"
+    assert eng2.process(mk.reading("radar-1", FallEvent, at(3), confidence=0.1)) == []
+
+
+def test_fall_dedup_within_cooldown(eng: DetectionEngine, mk: Clock) -> None:
+    assert len(eng.process(mk.reading("radar-1", FallEvent, at(0), confidence=0.9))) == 1
+    assert eng.process(mk.reading("wear-1", FallEvent, at(5), confidence=0.9)) == []  # same fall, 2nd device
+    assert len(eng.process(mk.reading("radar-1", FallEvent, at(200), confidence=0.9))) == 1  # cooldown over
+
+
+def test_sos_is_critical(eng: DetectionEngine, mk: Clock) -> None:
+    alerts = eng.process(mk.reading("wear-1", SosEvent, at(0), long_press=True))
+    assert [(a.type, a.severity) for a in alerts] == [("sos", Severity.CRITICAL)]
+    assert "紧急呼叫" in alerts[0].explanation_zh and "SOS" in alerts[0].explanation_en
+    assert eng.process(mk.reading("wear-1", SosEvent, at(10))) == []  # pressed again: one alert
+
+
+def test_long_lie_stages_escalate_on_the_clock(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("radar-1", FallEvent, at(0), confidence=0.95, on_floor=True))
+    assert [a for a in eng.tick(at(29)) if a.type == "long_lie"] == []
+    s1 = [a for a in eng.tick(at(31)) if a.type == "long_lie"]
+    assert [a.evidence["stage"] for a in s1] == [1] and s1[0].ts == at(30)
+    assert [a for a in eng.tick(at(60)) if a.type == "long_lie"] == []
+    s2 = [a for a in eng.tick(at(121)) if a.type == "long_lie"]
+    assert s2[0].evidence["stage"] == 2 and s2[0].severity.rank >= s1[0].severity.rank
+    # A long outage of the clock: stages 3 and 4 crossed at once -> only stage 4, the others noted.
+    s4 = [a for a in eng.tick(at(4000)) if a.type == "long_lie"]
+    assert [a.evidence["stage"] for a in s4] == [4] and s4[0].evidence["skipped_stages"] == [3]
+    assert s4[0].severity is Severity.CRITICAL and s4[0].ts == at(3600)
+    assert "1 小时" in s4[0].explanation_zh and "1 hour" in s4[0].explanation_en
+
+
+@pytest.mark.parametrize(
+    ("device", "model", "fields"),
+    [
+        ("radar-1", PresenceTelemetry, {"present": True, "posture": "standing", "on_floor": False}),
+        ("pir-kit", MotionTelemetry, {"motion": True}),  # motion in another room
+        ("bed-1", BedTelemetry, {"occupied": True}),
+    ],
+)
+def test_long_lie_cancelled_by_recovery(
+    eng: DetectionEngine, mk: Clock, device: str, model: type, fields: dict[str, object]
+) -> None:
+    eng.process(mk.reading("radar-1", PresenceTelemetry, at(0), present=True, posture="lying", on_floor=True))
+    eng.process(mk.reading(device, model, at(2), **fields))  # within the grace: part of the fall itself
+    assert [a.evidence["stage"] for a in eng.tick(at(31)) if a.type == "long_lie"] == [1]
+    eng.process(mk.reading(device, model, at(40), **fields))
+    resolved = eng.take_resolved()
+    assert [r.type for r in resolved] == ["long_lie"]
+    assert [a for a in eng.tick(at(200)) if a.type == "long_lie"] == []
+
+
+def test_motion_in_the_same_room_does_not_cancel(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("radar-1", PresenceTelemetry, at(0), present=True, posture="lying", on_floor=True))
+    eng.process(mk.reading("pir-bed", MotionTelemetry, at(20), motion=True))  # arm waving on the floor
+    assert [a.evidence["stage"] for a in eng.tick(at(31)) if a.type == "long_lie"] == [1]
+
+
+def _fall_stream(t0: float, seconds: float = 12.0, rate: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
+    """Upright still, free fall, a 4 g impact at t0+4 s, then lying still on the side."""
+    t = t0 + np.arange(int(seconds * rate)) / rate
+    acc = np.tile([0.0, 0.0, 1.0], (t.size, 1))
+    rel = t - t0
+    acc[(rel >= 3.5) & (rel < 4.0)] = [0.0, 0.0, 0.2]
+    acc[(rel >= 4.0) & (rel < 4.06)] = [0.5, 0.5, 4.0]
+    acc[rel >= 4.06] = [1.0, 0.0, 0.05]
+    return t, acc
+
+
+def test_accelerometer_fall_then_walking_ends_the_long_lie(eng: DetectionEngine, mk: Clock) -> None:
+    t, acc = _fall_stream(T0.timestamp())
+    alerts = []
+    for i in range(0, t.size, 50):  # 1 s batches
+        ts = datetime.fromtimestamp(t[i], UTC)
+        alerts += eng.process(
+            mk.reading(
+                "wear-1", AccelTelemetry, ts, rate_hz=50.0, unit="g", samples=[tuple(x) for x in acc[i : i + 50]]
+            )
+        )
+    falls = [a for a in alerts if a.type == "fall"]
+    assert len(falls) == 1 and falls[0].evidence["source"] == "accelerometer"
+    assert abs((falls[0].ts - at(4)).total_seconds()) < 0.1
+    assert "g" in falls[0].explanation_en and "冲击" in falls[0].explanation_zh
+    # walking 20 s later: |a| varies a lot
+    tw = at(25)
+    walk = [(0.1, 0.0, 1.0 + 0.6 * np.sin(2 * np.pi * 2 * k / 50)) for k in range(50)]
+    eng.process(mk.reading("wear-1", AccelTelemetry, tw, rate_hz=50.0, unit="g", samples=walk))
+    assert [r.reason for r in eng.take_resolved()] == ["wearable walking"]
+
+
+def test_device_silence_and_return(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("pir-bed", MotionTelemetry, at(0), motion=True))
+    assert [a for a in eng.tick(at(59)) if a.type == "device_silent"] == []
+    alerts = [a for a in eng.tick(at(61)) if a.type == "device_silent"]
+    assert len(alerts) == 1 and alerts[0].ts == at(60) and alerts[0].evidence["device_id"] == "pir-bed"
+    assert "防护中断" in alerts[0].explanation_zh and "Protection lost" in alerts[0].explanation_en
+    assert [a for a in eng.tick(at(200)) if a.type == "device_silent"] == []  # once per silence
+    eng.process(mk.reading("pir-bed", MotionTelemetry, at(300), motion=False))
+    assert [(r.type, r.device_id) for r in eng.take_resolved()] == [("device_silent", "pir-bed")]
+    # last will: immediate
+    alerts = eng.process(mk.reading("pir-bed", StatusMessage, at(310), state="offline"))
+    assert [a.type for a in alerts] == ["device_silent"] and alerts[0].evidence["offline"] is True
+
+
+def test_restart_restores_silence_clock_and_open_alerts(mk: Clock) -> None:
+    eng = DetectionEngine(registry(), now=at(100))  # restarted later: created_at T0 is the clock origin
+    eng.restore_devices({"pir-bed": at(30)})
+    assert [a for a in eng.tick(at(89)) if a.type == "device_silent"] == []
+    alerts = [a for a in eng.tick(at(91)) if a.type == "device_silent"]
+    assert alerts and alerts[0].ts == at(90)
+    eng2 = DetectionEngine(registry(), now=at(100))
+    eng2.restore_devices({"pir-bed": at(30)})
+    eng2.restore_alerts([StoredAlert("h1", "device_silent", at(90), "open", "r1", "pir-bed")], at(100))
+    assert [a for a in eng2.tick(at(120)) if a.type == "device_silent"] == []  # already reported
+
+
+def test_restart_resumes_long_lie_at_the_next_stage(mk: Clock) -> None:
+    row = StoredAlert(
+        "h1", "long_lie", at(30), "open", "r1", "radar-1", 1,
+        {"subject": "r1", "start": at(0).isoformat(), "cause": "fall", "room_id": "h1-bed"},
+    )  # fmt: skip
+    eng = DetectionEngine(registry(), now=at(60))
+    eng.restore_alerts([row], at(60))
+    assert [a for a in eng.tick(at(61)) if a.type == "long_lie"] == []
+    s = [a for a in eng.tick(at(121)) if a.type == "long_lie"]
+    assert [a.evidence["stage"] for a in s] == [2] and s[0].ts == at(120)
+
+
+def test_zone_exit_and_night_wandering_for_dementia_only(eng: DetectionEngine, mk: Clock) -> None:
+    def seen(gw: str, tag: str, s: float) -> list:  # type: ignore[type-arg]
+        return eng.process(mk.reading(gw, BleTelemetry, at(s), tag=tag, zone="x", rssi=-60))
+
+    assert seen("gw-secure", "tag-2", 0) == []
+    left = seen("gw-hall", "tag-2", 10)
+    assert [a.type for a in left] == ["zone_exit"] and left[0].evidence["left_secure"] is True
+    assert "安全照护区" in left[0].explanation_zh and "secure zone" in left[0].explanation_en
+    assert seen("gw-exit", "tag-3", 10) == []  # no dementia: no zone alerts
+    # exit within the cooldown: de-duplicated
+    assert seen("gw-exit", "tag-2", 20) == []
+    # night (local 23:00 = 15:00 UTC): moving between zones
+    night = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    out = []
+    for i, gw in enumerate(["gw-garden", "gw-hall", "gw-garden", "gw-hall"]):
+        out += eng.process(mk.reading(gw, BleTelemetry, night + timedelta(minutes=i), tag="tag-2", zone="x", rssi=-60))
+    assert "night_wandering" in [a.type for a in out]
+
+
+def test_inactivity_monitor_is_fed_in_local_time(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("pir-kit", MotionTelemetry, at(0), motion=True))
+    mon = eng.sites["h1"].monitors["home"]
+    assert mon.last_human == datetime(2026, 3, 2, 10, 0)  # Asia/Shanghai wall clock
+    assert mon.context == "kitchen"
+    # cold start: a very long silence in the kitchen during the day becomes an inactivity alert eventually
+    alerts = []
+    for m in range(1, 6 * 60):
+        alerts += eng.tick(at(m * 60))
+    inact = [a for a in alerts if a.type == "inactivity"]
+    assert inact and inact[0].ts.tzinfo is not None and inact[0].site_id == "h1"
+    assert inact[0].explanation_zh and inact[0].explanation_en
