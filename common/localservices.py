@@ -77,6 +77,9 @@ def mosquitto_config(
 ) -> str:
     lines = [
         f"listener {port} 127.0.0.1",
+        # A private broker runs as whoever started it: as root mosquitto would otherwise switch to the user
+        # "mosquitto", who cannot reach files in the caller's private folders (pytest's tmp, .eldercare).
+        *(["user root"] if os.geteuid() == 0 else []),
         # Per-client queue of QoS 1 messages while a persistent session is offline or not acknowledging:
         # unbounded here, so backpressure from the ingest worker never turns into loss.
         "max_queued_messages 0",
@@ -120,12 +123,6 @@ def start_mosquitto(
     conf.write_text(
         mosquitto_config(workdir, port, password_file=password_file, acl_file=acl_file, persistence=persistence)
     )
-    if os.geteuid() == 0:
-        # mosquitto drops privileges to user "mosquitto" when started as root; it must be able to write here.
-        with contextlib.suppress(KeyError, PermissionError, LookupError):
-            shutil.chown(workdir, user="mosquitto")
-            for f in workdir.iterdir():
-                shutil.chown(f, user="mosquitto")
     proc = subprocess.Popen(
         [mosquitto_binary(), "-c", str(conf)],
         stdout=subprocess.DEVNULL,
@@ -149,3 +146,78 @@ def mosquitto(workdir: Path, **kwargs: object) -> Iterator[Mosquitto]:
         yield broker
     finally:
         broker.stop()
+
+
+# --- a project-local PostgreSQL (demo) -----------------------------------------------------------------------
+
+
+def postgres_bindir() -> Path:
+    """Newest installed server binaries (Debian layout /usr/lib/postgresql/N/bin)."""
+    root = Path("/usr/lib/postgresql")
+    candidates = sorted(
+        (p for p in root.glob("*/bin") if (p / "initdb").exists()), key=lambda p: int(p.parent.name), reverse=True
+    )
+    if not candidates:
+        raise ServiceError("PostgreSQL server binaries not found: run scripts/setup-system.sh")
+    return candidates[0]
+
+
+def _timescaledb_installed(bindir: Path) -> bool:
+    major = bindir.parent.name
+    return Path(f"/usr/share/postgresql/{major}/extension/timescaledb.control").exists()
+
+
+@dataclass
+class Postgres:
+    datadir: Path
+    port: int
+    bindir: Path
+    timescaledb: bool
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/eldercare"
+
+    def stop(self) -> None:
+        _as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"], check=False)
+
+
+def _as_postgres(cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    # The server refuses to run as root; Debian's package created the "postgres" user.
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, check=check, capture_output=True)
+
+
+def start_postgres(datadir: Path, port: int | None = None) -> Postgres:
+    """initdb (first time) and start a private cluster in ``datadir`` on a free loopback port."""
+    bindir = postgres_bindir()
+    tsdb = _timescaledb_installed(bindir)
+    datadir.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(datadir, user="postgres", group="postgres")
+        datadir.chmod(0o700)
+    if not (datadir / "PG_VERSION").exists():
+        res = _as_postgres(
+            [str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+             "--locale=C.UTF-8"],
+            check=False,
+        )  # fmt: skip
+        if res.returncode != 0:
+            raise ServiceError(f"initdb failed: {res.stderr.decode(errors='replace')[-2000:]}")
+    port = port or free_port()
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {datadir} -c max_connections=100"
+    if tsdb:
+        options += " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off"
+    res = _as_postgres(
+        [str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(datadir / "server.log"), "-o", options, "-w",
+         "-t", "60", "start"],
+        check=False,
+    )  # fmt: skip
+    if res.returncode != 0:
+        log_tail = (
+            (datadir / "server.log").read_text(errors="replace")[-2000:] if (datadir / "server.log").exists() else ""
+        )
+        raise ServiceError(f"PostgreSQL did not start: {res.stderr.decode(errors='replace')} {log_tail}")
+    wait_for_port(port)
+    return Postgres(datadir=datadir, port=port, bindir=bindir, timescaledb=tsdb)

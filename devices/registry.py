@@ -234,9 +234,11 @@ def load_registry(conn: psycopg.Connection, reg: RegistryFile) -> dict[str, int]
                         p.fall_risk, list(p.key_elder), p.bed, p.room, p.ble_tag,
                     ),
                 )  # fmt: skip
-                cur.execute(q.DELETE_CONTACTS, (p.id,))
+                cur.execute(
+                    q.DELETE_OTHER_CONTACTS, (p.id, [c.order for c in p.contacts], [c.name for c in p.contacts])
+                )
                 for c in p.contacts:
-                    cur.execute(q.INSERT_CONTACT, (p.id, c.name, c.relation, c.role, c.phone, c.order, c.locale))
+                    cur.execute(q.UPSERT_CONTACT, (p.id, c.name, c.relation, c.role, c.phone, c.order, c.locale))
                     counts["contacts"] += 1
             for d in s.devices:
                 cur.execute(

@@ -48,11 +48,19 @@ ON CONFLICT (id) DO UPDATE SET site_id = EXCLUDED.site_id, name = EXCLUDED.name,
     ble_tag = EXCLUDED.ble_tag, updated_at = now()
 """
 
-DELETE_CONTACTS = "DELETE FROM contact WHERE resident_id = %s"
+# Contacts have no id in the file: (resident, order, name) identifies them; those no longer listed go.
+DELETE_OTHER_CONTACTS = """
+DELETE FROM contact WHERE resident_id = %s
+AND (escalation_order, name) NOT IN (SELECT o, n FROM unnest(%s::int[], %s::text[]) AS u(o, n))
+"""
 
-INSERT_CONTACT = """
+UPSERT_CONTACT = """
 INSERT INTO contact (resident_id, name, relation, role, phone, escalation_order, locale)
 VALUES (%s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (resident_id, escalation_order, name) DO UPDATE SET relation = EXCLUDED.relation,
+    role = EXCLUDED.role, phone = EXCLUDED.phone, locale = EXCLUDED.locale
+WHERE (contact.relation, contact.role, contact.phone, contact.locale)
+      IS DISTINCT FROM (EXCLUDED.relation, EXCLUDED.role, EXCLUDED.phone, EXCLUDED.locale)
 """
 
 UPSERT_DEVICE = """

@@ -101,21 +101,44 @@ def live(fresh_db: str, settings_for: Any, broker: Mosquitto, topic_prefix: str)
 
 
 @contextlib.contextmanager
-def platform(settings: Settings) -> Iterator[DetectionWorker]:
-    """``eldercare ingest`` with detection on, in-process: worker first, then the ingest service."""
+def platform(live: dict[str, Any]) -> Iterator[DetectionWorker]:
+    """``eldercare ingest`` with detection on, in-process: worker first, then the ingest service.
+
+    Returns once ingest's subscription is live (a probe status message was stored): SUBACK is not awaited by
+    the service, and a message published before the broker has the subscription would never be delivered.
+    """
+    settings: Settings = live["settings"]
     worker = DetectionWorker(settings)
     worker.start()
     service = IngestService(settings, listeners=[worker.listener])
     service.start()
     try:
+        query = "SELECT count(*) FROM device_status WHERE device_id = 'radar-l1'"
+        before = scalar(live["db"], query)
+
+        def probed() -> None:
+            live["send"]("radar-l1", Channel.STATUS, "status", state="online")
+            wait_for(lambda: scalar(live["db"], query) != before, timeout=1, what="probe stored")
+
+        _retry(probed, 10)
         yield worker
     finally:
         service.stop()
         worker.stop()
 
 
+def _retry(fn: Any, attempts: int) -> None:
+    for i in range(attempts):
+        try:
+            fn()
+            return
+        except AssertionError:
+            if i == attempts - 1:
+                raise
+
+
 def test_radar_fall_event_reaches_mqtt_and_the_alert_table(live: dict[str, Any]) -> None:
-    with platform(live["settings"]):
+    with platform(live):
         t_pub = time.time()
         live["send"]("radar-l1", Channel.EVENT, "fall", confidence=0.93, on_floor=True)
         falls = wait_for(lambda: live["alerts"].of_type("fall"), timeout=10, what="fall alert on MQTT")
@@ -145,7 +168,7 @@ def test_radar_fall_event_reaches_mqtt_and_the_alert_table(live: dict[str, Any])
 
 def test_restart_in_the_middle_of_a_silence_still_alerts_on_time(live: dict[str, Any]) -> None:
     """pir-l1 is safety-critical with a 5 s heartbeat; the platform restarts 2 s into its silence."""
-    with platform(live["settings"]):
+    with platform(live):
         live["send"]("pir-l1", Channel.TELEMETRY, "motion", motion=True)
         received = wait_for(
             lambda: scalar(live["db"], "SELECT max(received_at) FROM telemetry WHERE device_id = 'pir-l1'"),
@@ -154,12 +177,14 @@ def test_restart_in_the_middle_of_a_silence_still_alerts_on_time(live: dict[str,
         time.sleep(max(0.0, 2.0 - (datetime.now(UTC) - received).total_seconds()))
     # ... down for a moment, then a fresh process rebuilds its state from the database
     time.sleep(0.5)
-    with platform(live["settings"]):
+    with platform(live):
         due = received + timedelta(seconds=5)
-        silent = wait_for(
-            lambda: [a for a in live["alerts"].of_type("device_silent") if a["evidence"]["last_seen"] >= received.isoformat()],
-            timeout=15, what="device_silent alert",
-        )  # fmt: skip
+
+        def after_motion() -> list[dict[str, Any]]:
+            alerts = live["alerts"].of_type("device_silent")
+            return [a for a in alerts if datetime.fromisoformat(a["evidence"]["last_seen"]) >= received]
+
+        silent = wait_for(after_motion, timeout=15, what="device_silent alert")
         a = silent[0]
         # An uninterrupted run raises it at last_seen + heartbeat (+ one tick): same event time, raised on time.
         assert datetime.fromisoformat(a["ts"]) == due.replace(microsecond=due.microsecond // 1000 * 1000)
@@ -169,18 +194,18 @@ def test_restart_in_the_middle_of_a_silence_still_alerts_on_time(live: dict[str,
         # the device comes back: the row is resolved
         live["send"]("pir-l1", Channel.TELEMETRY, "motion", motion=False)
         wait_for(
-            lambda: scalar(live["db"], "SELECT count(*) FROM alert WHERE type = 'device_silent' AND status = 'resolved'"),
+            lambda: scalar(live["db"], "SELECT status = 'resolved' FROM alert WHERE dedup_key = %s", (a["alert_id"],)),
             timeout=10, what="device_silent resolved",
         )  # fmt: skip
 
 
 def test_restart_in_the_middle_of_a_long_lie_resumes_at_the_next_stage(live: dict[str, Any]) -> None:
-    with platform(live["settings"]):
+    with platform(live):
         t_fall = live["send"]("radar-l1", Channel.EVENT, "fall", confidence=0.95, on_floor=True)
         wait_for(lambda: live["alerts"].of_type("long_lie"), timeout=10, what="stage 1")
         wait_for(lambda: scalar(live["db"], "SELECT count(*) FROM alert WHERE type = 'long_lie'"), timeout=10,
                  what="stage 1 stored")  # fmt: skip
-    with platform(live["settings"]):
+    with platform(live):
         stages = wait_for(
             lambda: [a for a in live["alerts"].of_type("long_lie") if a["stage"] == 2], timeout=15, what="stage 2"
         )

@@ -39,7 +39,8 @@ def test_bad_input_corpus_ends_in_rejects(fresh_db, settings_for, broker, topic_
         assert ingest.alive(), ingest.log_text()[-3000:]
 
         with psycopg.connect(fresh_db) as conn:
-            rows = conn.execute("SELECT topic, payload, reason, detail, payload_size, truncated FROM rejects").fetchall()
+            q = "SELECT topic, payload, reason, detail, payload_size, truncated FROM rejects"
+            rows = conn.execute(q).fetchall()
         got = {(t, bytes(p[:4096])): (reason, detail, size, trunc) for t, p, reason, detail, size, trunc in rows}
         for item in items:
             key = (f"{topic_prefix}/{item.topic}", item.payload[:4096])
