@@ -11,6 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("db", help="database: migrate, maintain")
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION")
     dsub.required = True
+    st = sub.add_parser("settings", help="print the settings in effect (passwords masked), or their documentation")
+    st.add_argument("--markdown", action="store_true", help="print docs/settings.md (all settings, defaults, meaning)")
+    st.set_defaults(func=_settings)
     m = dsub.add_parser("migrate", help="create the database if needed and apply pending migrations")
     m.add_argument("--no-timescaledb", action="store_true", help="do not create the timescaledb extension")
     m.set_defaults(func=_migrate)
@@ -37,4 +40,17 @@ def _maintain(args: argparse.Namespace, settings: Settings) -> int:
 
     for line in run_maintenance(settings.database_url, retention_days=args.retention_days):
         print(line)
+    return 0
+
+
+def _settings(args: argparse.Namespace, settings: Settings) -> int:
+    from common.db import redact
+    from common.settings import settings_markdown
+
+    if args.markdown:
+        print(settings_markdown(), end="")
+        return 0
+    for name, value in settings.model_dump().items():
+        shown = redact(str(value)) if name == "database_url" else "***" if "password" in name and value else value
+        print(f"ELDERCARE_{name.upper()}={shown}")
     return 0

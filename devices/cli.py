@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     e = csub.add_parser("export", help="write one JSON Schema per message kind and asyncapi.json to DIR")
     e.add_argument("directory", type=Path)
     e.set_defaults(func=_export)
+    g = csub.add_parser("guide", help="print the vendor integration guide (docs/vendor-guide.md)")
+    g.set_defaults(func=_guide)
     v = csub.add_parser("validate", help="validate a payload file (JSON) against the contract")
     v.add_argument("file", type=Path)
     v.set_defaults(func=_validate)
@@ -48,6 +50,13 @@ def _export(args: argparse.Namespace, _settings: Settings) -> int:
 
     for path in export(args.directory):
         print(path)
+    return 0
+
+
+def _guide(_args: argparse.Namespace, _settings: Settings) -> int:
+    from devices.export import vendor_guide_markdown
+
+    print(vendor_guide_markdown(), end="")
     return 0
 
 

@@ -97,3 +97,74 @@ def export(directory: Path) -> list[Path]:
     path.write_text(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     written.append(path)
     return written
+
+
+def vendor_guide_markdown() -> str:
+    """docs/vendor-guide.md, generated from the contract itself (checked by a test)."""
+    from devices.examples import EXAMPLES, SENDER
+    from devices.reasons import REASONS
+
+    out = [
+        "# Vendor integration guide (MQTT contract v1)",
+        "",
+        "This page is generated from the contract code (`eldercare contract guide`); the machine-readable",
+        "contract is `eldercare contract export DIR` (one JSON Schema per message kind + AsyncAPI 3.0).",
+        "",
+        "## Connecting",
+        "",
+        "- MQTT 5 (3.1.1 works too), QoS 1 for everything, TLS in production. Username = device id, password",
+        "  issued by the platform (`eldercare provision broker`). A device may publish only under",
+        f"  `{ROOT}/dev/{{device_id}}/` and subscribe only to its own `{ROOT}/dev/{{device_id}}/cmd`.",
+        f"- Device ids match `{DEVICE_ID_PATTERN}`.",
+        "- On connect set a last will on your `status` topic (retained, QoS 1) with `state: offline`, then publish",
+        "  a retained birth message with `state: online`, battery, signal and firmware; repeat it as a heartbeat",
+        "  at least every `heartbeat_s` (registry) so that the platform knows the device still protects someone.",
+        "",
+        "## Topics",
+        "",
+        "| topic | direction | message kinds |",
+        "|---|---|---|",
+    ]
+    for channel in ("telemetry", "event", "status"):
+        kinds = ", ".join(f"`{k}`" for k, ch in KIND_CHANNEL.items() if ch.value == channel)
+        out.append(f"| `{ROOT}/dev/{{device_id}}/{channel}` | device -> platform | {kinds} |")
+    out += [
+        f"| `{ROOT}/dev/{{device_id}}/cmd` | platform -> device | commands |",
+        "",
+        "## Every message",
+        "",
+        "JSON object, UTF-8, at most 256 KiB, with `v` = 1, `id` (unique per device, `[A-Za-z0-9_.:-]{1,64}`: a",
+        "counter is fine; the platform stores (device, id, ts) once, so resending after a lost PUBACK is safe),",
+        "`ts` (RFC 3339 with an offset, or integer epoch milliseconds) and `kind`. Unknown fields are refused.",
+        "NaN/Infinity are not JSON and are refused.",
+        "",
+        "## Which device kind may send what",
+        "",
+        "| device kind | message kinds |",
+        "|---|---|",
+    ]
+    out += [f"| `{d}` | {', '.join(f'`{k}`' for k in sorted(kinds))} |" for d, kinds in DEVICE_KINDS.items()]
+    out += ["", "## One example per message kind", ""]
+    for kind, example in EXAMPLES.items():
+        doc = (MODELS[kind].__doc__ or "").strip().splitlines()[0]
+        out += [
+            f"### `{kind}` ({KIND_CHANNEL[kind].value}, e.g. from a `{SENDER[kind]}`)",
+            "",
+            doc,
+            "",
+            "```json",
+            json.dumps(example, ensure_ascii=False),
+            "```",
+            "",
+        ]
+    out += [
+        "## When the platform refuses a message",
+        "",
+        "Nothing is dropped: a refused message is kept with its raw bytes and one of these reason codes (the",
+        "conformance report and the operators' dashboards key on them).",
+        "",
+        "| reason | meaning |",
+        "|---|---|",
+    ]
+    out += [f"| `{code}` | {text} |" for code, text in REASONS.items()]
+    return "\n".join(out) + "\n"

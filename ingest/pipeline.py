@@ -12,26 +12,8 @@ from datetime import datetime, timedelta
 
 from devices.errors import PayloadError, TopicError
 from devices.payloads import DEVICE_KINDS, KIND_CHANNEL, Message, decode
+from devices.reasons import REASONS  # noqa: F401  (re-exported: the reject reason codes)
 from devices.topics import Channel, DeviceTopic
-
-# Reject reason codes (stable: dashboards and vendor conformance reports key on them).
-REASONS = {
-    "oversize": "payload larger than the configured maximum",
-    "unknown_topic": "topic outside the contract grammar",
-    "malformed_json": "not parseable as JSON (incl. empty payload, NaN/Infinity, invalid UTF-8, absurd nesting)",
-    "not_object": "JSON that is not an object",
-    "unknown_kind": "missing or unknown 'kind'",
-    "unsupported_version": "'v' is not a supported contract version",
-    "schema_violation": "fields missing, of the wrong type, out of range or not allowed",
-    "unknown_device": "device id not in the registry (or deactivated)",
-    "device_mismatch": "device id in the payload differs from the topic's",
-    "wrong_channel": "message kind published on another channel than the contract's",
-    "kind_not_allowed": "this kind of device may not send this kind of message",
-    "future_timestamp": "timestamp too far ahead of the receive time",
-    "stale_timestamp": "timestamp too far in the past",
-    "duplicate": "(device, message id, timestamp) already stored: a redelivery or a replay",
-    "storage_error": "the database refused the row (kept here with the database's reason)",
-}
 
 TABLE_OF_CHANNEL = {Channel.TELEMETRY: "telemetry", Channel.EVENT: "events", Channel.STATUS: "device_status"}
 _ENVELOPE = frozenset({"v", "id", "ts", "device", "kind"})
@@ -98,6 +80,27 @@ class Ignored:
 Outcome = Accepted | Rejected | Ignored
 
 
+_TOPIC_CACHE: dict[tuple[str, str], DeviceTopic | TopicError] = {}
+_TOPIC_CACHE_MAX = 200_000  # distinct topics remembered (a district's devices x channels); cleared when full
+
+
+def _parse_topic(topic: str, prefix: str) -> DeviceTopic:
+    """Topic parsing with a cache: a fleet reuses the same few topics millions of times."""
+    key = (topic, prefix)
+    hit = _TOPIC_CACHE.get(key)
+    if hit is None:
+        try:
+            hit = DeviceTopic.parse(topic, prefix)
+        except TopicError as exc:
+            hit = exc
+        if len(_TOPIC_CACHE) >= _TOPIC_CACHE_MAX:
+            _TOPIC_CACHE.clear()
+        _TOPIC_CACHE[key] = hit
+    if isinstance(hit, TopicError):
+        raise hit
+    return hit
+
+
 def process(
     topic: str,
     payload: bytes,
@@ -109,7 +112,7 @@ def process(
         return Rejected(topic, payload, received_at, reason, detail[:1000], device_id, msg_id)
 
     try:
-        parsed = DeviceTopic.parse(topic, limits.topic_prefix)
+        parsed = _parse_topic(topic, limits.topic_prefix)
     except TopicError as exc:
         return reject("unknown_topic", str(exc))
     if parsed.channel is Channel.CMD:
