@@ -404,7 +404,7 @@ class DetectionEngine:
         st.long_lie.start(self._episode(dev, res, ts, "fall", room))
         zh, en = texts.device_fall(dev, self.registry.room_kind(room), conf, decision.reason)
         evidence = {"source": dev.kind, "device_id": dev.id, "room_id": room, "reason": decision.reason,
-                    **decision.explanation}  # fmt: skip
+                    "received_at": item.received_at.isoformat(), **decision.explanation}  # fmt: skip
         return self._gated(
             st, self._alert("fall", Severity.URGENT, ts, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence)
         )
@@ -414,7 +414,8 @@ class DetectionEngine:
         res = self.registry.resident_of(dev)
         long_press = bool(get(item.message, "long_press", False))
         zh, en = texts.sos(dev, long_press)
-        evidence = {"device_id": dev.id, "long_press": long_press, "room_id": self.registry.room_of(dev)}
+        evidence = {"device_id": dev.id, "long_press": long_press, "room_id": self.registry.room_of(dev),
+                    "received_at": item.received_at.isoformat()}  # fmt: skip
         return self._gated(
             st,
             self._alert(

@@ -14,7 +14,7 @@ _BENCHES = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="benchmarks: ingest, simulate, detect")
     bsub = p.add_subparsers(dest="bench_command", metavar="BENCH")
     bsub.required = True
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         b.set_defaults(func=_runner(module))
 
 
-def _runner(module: object):  # type: ignore[no-untyped-def]
+def _runner(module: object):
     def run(args: argparse.Namespace, settings: Settings) -> int:
         return int(module.main(args, settings))  # type: ignore[attr-defined]
 

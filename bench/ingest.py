@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -180,7 +181,7 @@ class _CommitWatch:
         self.last_commit = 0.0
         self.lock = threading.Lock()
 
-    def __call__(self, accepted: Sequence, committed_at: float) -> None:  # type: ignore[type-arg]
+    def __call__(self, accepted: Sequence[Any], committed_at: float) -> None:
         with self.lock:
             self.count += len(accepted)
             self.last_commit = committed_at

@@ -31,18 +31,18 @@ def redact(url: str) -> str:
         return "<unparsable connection string>"
     if "password" in params:
         params["password"] = "***"
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def with_dbname(url: str, dbname: str) -> str:
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def ensure_database(url: str) -> bool:
     """Create the database named in ``url`` if it does not exist (connecting to ``postgres``). True if created."""
-    dbname = conninfo_to_dict(url).get("dbname") or "postgres"
+    dbname = str(conninfo_to_dict(url).get("dbname") or "postgres")
     with connect(with_dbname(url, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if exists:
@@ -53,7 +53,7 @@ def ensure_database(url: str) -> bool:
 
 
 def drop_database(url: str) -> None:
-    dbname = conninfo_to_dict(url).get("dbname")
+    dbname = str(conninfo_to_dict(url).get("dbname") or "")
     if not dbname or dbname in {"postgres", "template0", "template1"}:
         raise DatabaseError(f"refusing to drop database {dbname!r}")
     with connect(with_dbname(url, "postgres"), autocommit=True) as conn:

@@ -7,7 +7,7 @@ import argparse
 from common.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("db", help="database: migrate, maintain")
     dsub = p.add_subparsers(dest="db_command", metavar="ACTION")
     dsub.required = True

@@ -12,7 +12,7 @@ import argparse
 from common.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
         help="run the platform end to end on embedded defaults (own PostgreSQL + Mosquitto + simulator)",

@@ -130,7 +130,7 @@ def migrate(url: str, *, create_database: bool = True, use_timescaledb: bool = T
                     log.info("skipped section %s: not available on %s", s, caps.describe())
                 try:
                     with conn.transaction():
-                        conn.execute(text.encode())  # type: ignore[call-overload]
+                        conn.execute(text.encode())
                         conn.execute(
                             "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
                             (mig.version, mig.name, mig.checksum),

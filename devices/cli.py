@@ -9,7 +9,7 @@ from pathlib import Path
 from common.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("contract", help="the vendor MQTT contract: export JSON Schemas + AsyncAPI")
     csub = c.add_subparsers(dest="contract_command", metavar="ACTION")
     csub.required = True

@@ -12,7 +12,7 @@ from common.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ingest",
         help="run an ingest worker (MQTT -> TimescaleDB, ack after commit)",

@@ -83,7 +83,7 @@ class FastClient(mqtt.Client):
             sock = self._sock
             if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS or sock is None or not getattr(sock, "pending", None):
                 break
-            if sock.pending() <= 0:  # type: ignore[union-attr]
+            if sock.pending() <= 0:  # type: ignore[attr-defined]
                 break
             rc = super().loop_read(max_packets)
         return rc

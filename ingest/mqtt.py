@@ -91,7 +91,7 @@ class IngestClient:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, msg: mqtt.MQTTMessage) -> None:
         # Messages carrying MQTT 5 properties take paho's full path and arrive here.
-        self._enqueue(Received(msg.mid, msg.qos, msg._topic, msg.payload, time.time(), self.generation))
+        self._enqueue(Received(msg.mid, msg.qos, msg._topic, bytes(msg.payload), time.time(), self.generation))
 
     def _on_publish_fast(self, mid: int, qos: int, topic: bytes, payload: bytes) -> None:
         self._enqueue(Received(mid, qos, topic, payload, time.time(), self.generation))

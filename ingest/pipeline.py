@@ -16,7 +16,7 @@ from devices.reasons import REASONS  # noqa: F401  (re-exported: the reject reas
 from devices.topics import Channel, DeviceTopic
 
 TABLE_OF_CHANNEL = {Channel.TELEMETRY: "telemetry", Channel.EVENT: "events", Channel.STATUS: "device_status"}
-_ENVELOPE = frozenset({"v", "id", "ts", "device", "kind"})
+_ENVELOPE: set[str] = {"v", "id", "ts", "device", "kind"}
 
 
 @dataclass(frozen=True, slots=True)
