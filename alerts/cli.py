@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 
 from common.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     from alerts.eval_activity import add_activity_parser
     from alerts.eval_falls import add_falls_parser
 
@@ -61,7 +61,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"{'ts (UTC)':<20} {'site':<14} {'resident':<10} {'type':<18} {'severity':<9} {'status':<12} explanation")
     for r in rows:
-        ts = r["ts"].strftime("%Y-%m-%d %H:%M:%S")
+        ts = r["ts"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         stage = f" [stage {r['stage']}]" if r["stage"] else ""
         print(
             f"{ts:<20} {r['site_id']:<14} {r['resident_id'] or '-':<10} {r['type'] + stage:<18} "

@@ -35,19 +35,22 @@ class Incoming(Protocol):
     def message(self) -> Any: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Reading:
     """A decoded message without the transport around it (tests, history replay, benchmarks)."""
 
-    device_id: str
-    kind: str
-    ts: datetime
-    message: Any  # a devices.payloads model or a Mapping of the kind-specific fields
-    received_at: datetime | None = None  # None: same as ts
+    __slots__ = ("device_id", "kind", "message", "received_at", "ts")
 
-    def __post_init__(self) -> None:
-        if self.received_at is None:
-            object.__setattr__(self, "received_at", self.ts)
+    def __init__(
+        self, device_id: str, kind: str, ts: datetime, message: Any, received_at: datetime | None = None
+    ) -> None:
+        self.device_id = device_id
+        self.kind = kind
+        self.ts = ts
+        self.message = message  # a devices.payloads model or a Mapping of the kind-specific fields
+        self.received_at: datetime = received_at if received_at is not None else ts
+
+    def __repr__(self) -> str:
+        return f"Reading({self.device_id!r}, {self.kind!r}, {self.ts.isoformat()})"
 
 
 def field(message: Any, name: str, default: Any = None) -> Any:

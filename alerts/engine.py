@@ -319,11 +319,12 @@ class DetectionEngine:
             return []
         mon = st.monitors.get(key)
         if mon is None:
-            mon = st.monitors[key] = HomeActivityMonitor(self._profile(dev.site_id, key))
+            mon = st.monitors[key] = HomeActivityMonitor(self.profile(dev.site_id, key))
         # Replay ticks on the 1-minute grid between events, exactly like HomeActivityMonitor.from_history.
         return self._from_monitor(dev.site_id, key, mon.replay([ev]) if replay else mon.on_event(ev))
 
-    def _profile(self, site_id: str, key: str) -> ResidentProfile:
+    def profile(self, site_id: str, key: str) -> ResidentProfile:
+        """The monitor profile of a home (key "home") or of a facility resident (key = resident id)."""
         if key == "home":
             people = self.registry.residents_by_site.get(site_id, [])
             res = people[0] if len(people) == 1 else None

@@ -49,6 +49,13 @@ FROM alert
 WHERE ts >= %(since)s OR (status = 'open' AND type IN ('device_silent', 'long_lie'))
 """
 
+SNAPSHOTS = "SELECT site_id, state, saved_at FROM detector_state"
+
+UPSERT_SNAPSHOT = """
+INSERT INTO detector_state (site_id, state, saved_at) VALUES (%s, %s, %s)
+ON CONFLICT (site_id) DO UPDATE SET state = EXCLUDED.state, saved_at = EXCLUDED.saved_at
+"""
+
 # --- alert rows ---------------------------------------------------------------------------------------------
 
 INSERT_ALERT = """

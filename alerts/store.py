@@ -8,7 +8,6 @@ Exceptions::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -123,6 +122,13 @@ class AlertStore:
         rows: list[Reading] = self._run(read)
         return rows
 
+    def load_snapshots(self) -> dict[str, dict[str, Any]]:
+        def read(conn: psycopg.Connection) -> dict[str, dict[str, Any]]:
+            return {site: state for site, state, _saved in conn.execute(q.SNAPSHOTS)}
+
+        out: dict[str, dict[str, Any]] = self._run(read)
+        return out
+
     def list_alerts(self, site: str | None, since: datetime | None, limit: int = 100) -> list[dict[str, Any]]:
         def read(conn: psycopg.Connection) -> list[dict[str, Any]]:
             cur = conn.execute(
@@ -146,6 +152,17 @@ class AlertStore:
         new_id: int | None = self._run(write)
         return new_id
 
+    def save_snapshots(self, snapshots: dict[str, dict[str, Any]], saved_at: datetime) -> None:
+        """Upsert per-site routine snapshots in one transaction."""
+
+        def write(conn: psycopg.Connection) -> None:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    q.UPSERT_SNAPSHOT, [(site, Jsonb(state), saved_at) for site, state in snapshots.items()]
+                )
+
+        self._run(write)
+
     def resolve(self, r: Resolution) -> int:
         """Close the open rows whose condition ended; for a long lie also mark the fall rows (kept open)."""
 
@@ -161,17 +178,6 @@ class AlertStore:
 
         n: int = self._run(write)
         return n
-
-
-def iter_history(
-    store: AlertStore, registry: Registry, now: datetime, days: float
-) -> Iterator[tuple[str, list[Reading]]]:
-    """(site, readings) for every site with activity sensors, for the start-up rebuild."""
-    since = now - timedelta(days=days)
-    for site_id in registry.sites:
-        readings = store.site_history(registry, site_id, since, now)
-        if readings:
-            yield site_id, readings
 
 
 def utcnow() -> datetime:

@@ -35,7 +35,8 @@ from alerts.context import Registry
 from alerts.convert import Incoming
 from alerts.engine import DetectionEngine, EngineConfig
 from alerts.records import Resolution, StoredAlert, alert_message, alert_row, dedup_key
-from alerts.store import AlertStore, StoreUnavailable, iter_history
+from alerts.snapshot import restore_site, site_snapshot
+from alerts.store import AlertStore, StoreUnavailable
 from common.settings import Settings
 from devices.topics import alert_topic
 
@@ -67,7 +68,7 @@ class DetectionWorker:
             activity_tick=timedelta(seconds=settings.detect_activity_tick_s),
             recovery_grace=timedelta(seconds=settings.detect_recovery_grace_s),
         )
-        self._in: queue.SimpleQueue[Sequence[Incoming]] = queue.SimpleQueue()
+        self._in: queue.SimpleQueue[Sequence[Incoming | _Emit]] = queue.SimpleQueue()
         self._out: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._store_stop = threading.Event()
@@ -93,12 +94,7 @@ class DetectionWorker:
         startup = self._blocking(lambda: self._store.load_startup(registry, now))
         engine.restore_devices(startup.last_seen, startup.offline)
         engine.restore_alerts(startup.alerts, now)
-        replayed: list[Alert] = []
-        if self.settings.detect_history_days > 0:
-            for site_id, readings in self._blocking(
-                lambda: list(iter_history(self._store, registry, now, self.settings.detect_history_days))
-            ):
-                replayed += engine.rebuild_activity(site_id, readings, now)
+        replayed = self._rebuild_activity(engine, registry, now)
         engine.take_resolved()  # conditions that ended in the replayed past are already closed or never opened
         self._engine = engine
         log.info(
@@ -116,11 +112,39 @@ class DetectionWorker:
         for a in _not_yet_stored(replayed, startup.alerts, now):
             self._in.put([_Emit(a)])  # handed to the detect thread so publishing stays on one thread
 
+    def _rebuild_activity(self, engine: DetectionEngine, registry: Registry, now: datetime) -> list[Alert]:
+        """Routine monitors: restore each site's snapshot, then replay the stored history after it."""
+        days = self.settings.detect_history_days
+        if days <= 0:
+            return []
+        snapshots = self._blocking(self._store.load_snapshots)
+        horizon = now - timedelta(days=days)
+        replayed: list[Alert] = []
+        t0 = time.monotonic()
+        n_events = 0
+        for site_id in registry.sites:
+            since = horizon
+            if site_id in snapshots:
+                restored = restore_site(engine, site_id, snapshots[site_id])
+                if restored is not None:
+                    since = max(horizon, restored)
+            readings = self._blocking(lambda s=site_id, t=since: self._store.site_history(registry, s, t, now))
+            readings = [r for r in readings if r.ts > since]
+            n_events += len(readings)
+            replayed += engine.rebuild_activity(site_id, readings, now)
+        log.info(
+            "routine state: %d snapshots restored, %d events replayed in %.1f s",
+            len(snapshots), n_events, time.monotonic() - t0,
+        )  # fmt: skip
+        return replayed
+
     def stop(self, timeout: float = 10.0) -> None:
         """Process what was handed in, publish, store what can be stored within ``timeout``, disconnect."""
         self._stopping.set()
         if self._threads:
             self._threads[0].join(timeout)
+            if self._engine is not None and not self._threads[0].is_alive():
+                self._out.put(("snapshot", self._snapshots()))  # the detect thread is done: state is ours
             self._store_stop.set()
             self._threads[1].join(timeout)
         self._mqtt.disconnect()
@@ -148,9 +172,10 @@ class DetectionWorker:
         engine = self._engine
         tick_s = self.settings.detect_tick_s
         next_tick = time.monotonic()
+        next_snapshot = time.monotonic() + self.settings.detect_snapshot_s
         while True:
             try:
-                batch: Sequence[Incoming] | None = self._in.get(timeout=max(0.0, next_tick - time.monotonic()))
+                batch: Sequence[Incoming | _Emit] | None = self._in.get(timeout=max(0.0, next_tick - time.monotonic()))
             except queue.Empty:
                 batch = None
                 if self._stopping.is_set():
@@ -169,6 +194,9 @@ class DetectionWorker:
                     engine.update_registry(self._new_registry, datetime.now(UTC))
                     self._new_registry = None
                 self._run(engine.tick, datetime.now(UTC))
+                if time.monotonic() >= next_snapshot:
+                    next_snapshot = time.monotonic() + self.settings.detect_snapshot_s
+                    self._out.put(("snapshot", self._snapshots()))
             for r in engine.take_resolved():
                 self._out.put(("resolve", r))
 
@@ -215,6 +243,9 @@ class DetectionWorker:
                     if what == "insert":
                         self._store.insert_alert(payload)
                         self.stats.stored += 1
+                    elif what == "snapshot":
+                        if payload:
+                            self._store.save_snapshots(payload, datetime.now(UTC))
                     else:
                         self._store.resolve(payload)
                     pending = None
@@ -230,6 +261,17 @@ class DetectionWorker:
                 log.warning("database unavailable (%s); alert rows kept, retrying in %.1fs", exc, delay)
                 self._store_stop.wait(delay)
                 delay = min(delay * 2, self.settings.detect_db_retry_max_s)
+
+    def _snapshots(self) -> dict[str, dict[str, Any]]:
+        engine = self._engine
+        if engine is None:
+            return {}
+        out = {}
+        for site_id in list(engine.sites):
+            snap = site_snapshot(engine, site_id)
+            if snap is not None:
+                out[site_id] = snap
+        return out
 
     def _backlog(self) -> int:
         return self._out.qsize() + 1

@@ -272,9 +272,9 @@ def run_accel(pub: Publisher, alerts: Alerts, homes: list[int], spacing: float) 
         starts[site] = t0
         times = []
         for k, b in enumerate(batches):
-            body = {"ts": (t0 + timedelta(seconds=k)).isoformat(), "kind": "accel", "rate_hz": float(rate),
+            batch = {"ts": (t0 + timedelta(seconds=k)).isoformat(), "kind": "accel", "rate_hz": float(rate),
                     "unit": "g", "samples": [[round(float(x), 4) for x in row] for row in b]}  # fmt: skip
-            times.append(pub.send(f"{site}-wear", Channel.TELEMETRY, body))
+            times.append(pub.send(f"{site}-wear", Channel.TELEMETRY, batch))
         sent[site] = times
         time.sleep(spacing)
     alerts.wait([(s, "fall") for s in sent], timeout=30)

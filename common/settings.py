@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         min_length=1,
         description="Long-lie escalation stages: seconds on the floor (increasing; the last = clinical long lie).",
     )
+    detect_snapshot_s: float = Field(
+        default=300.0, gt=0, description="How often routine state is snapshotted (detector_state) for fast restarts."
+    )
     detect_recovery_grace_s: float = Field(
         default=5.0, ge=0, description="Recovery evidence this soon after a fall is the fall itself (sensor lag)."
     )

@@ -160,6 +160,7 @@ class IngestService:
         batch = Batch()
         flush_seen_at = time.monotonic() + 5.0
         batch_max = self.settings.ingest_batch_max
+        hard_max = 4 * batch_max
         try:
             while True:
                 stopping = self._stopping.is_set()
@@ -170,23 +171,33 @@ class IngestService:
                     if stopping:
                         break
                 if item is not None:
+                    first_new = len(batch.accepted)
                     self._decode_into(batch, item)
-                    while len(batch.items) < batch_max:
+                    limit = batch_max if self._writer_idle.is_set() else hard_max
+                    while len(batch.items) < limit:
                         try:
                             self._decode_into(batch, self._raw.get_nowait())
                         except queue.Empty:
                             break
+                    if len(batch.accepted) > first_new:
+                        # Detection must not wait for the database (DESIGN.md section 1): listeners see each
+                        # message as soon as it is decoded, before it is committed, even while the writer is stuck.
+                        self._notify(batch.accepted[first_new:])
                 if batch.items and (self._writer_idle.is_set() or len(batch.items) >= batch_max):
                     if time.monotonic() >= flush_seen_at:
                         batch.last_seen, self._last_seen = self._last_seen, {}
                         flush_seen_at = time.monotonic() + 5.0
-                    if batch.accepted:
-                        self._notify(batch.accepted)
-                    self._batches.put(batch)
+                    try:
+                        # While the writer is busy (or the database is down) keep decoding into a growing batch,
+                        # up to a hard cap; only then block (the broker then holds the rest, unacknowledged).
+                        if len(batch.items) >= hard_max:
+                            self._batches.put(batch)
+                        else:
+                            self._batches.put_nowait(batch)
+                    except queue.Full:
+                        continue
                     batch = Batch()
             if batch.items:
-                if batch.accepted:
-                    self._notify(batch.accepted)
                 self._batches.put(batch)
             final = Batch(stop_marker=True, last_seen=self._last_seen or None)
             self._batches.put(final)

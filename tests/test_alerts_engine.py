@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from alerts.alert import Severity
+from alerts.alert import Alert, Severity
 from alerts.context import DeviceMeta, Registry, ResidentInfo, RoomInfo, SiteInfo, ZoneMeta
 from alerts.convert import Reading
 from alerts.engine import DetectionEngine, EngineConfig
 from alerts.records import StoredAlert
+from alerts.snapshot import restore_site, site_snapshot
 from devices.payloads import (
     AccelTelemetry,
     BedTelemetry,
     BleTelemetry,
     FallEvent,
+    Message,
     MotionTelemetry,
     PresenceTelemetry,
     SosEvent,
@@ -64,10 +67,10 @@ class Clock:
     def __init__(self) -> None:
         self.n = 0
 
-    def reading(self, device: str, model: type, ts: datetime, **fields: object) -> Reading:
+    def reading(self, device: str, model: type[Message], ts: datetime, **fields: object) -> Reading:
         self.n += 1
         kind = model.model_fields["kind"].annotation.__args__[0]  # type: ignore[union-attr]
-        msg = model(v=1, id=f"m{self.n}", ts=ts.isoformat(), kind=kind, **fields)
+        msg = model.model_validate({"v": 1, "id": f"m{self.n}", "ts": ts.isoformat(), "kind": kind, **fields})
         return Reading(device, kind, ts, msg)
 
 
@@ -238,7 +241,7 @@ def test_restart_resumes_long_lie_at_the_next_stage(mk: Clock) -> None:
 
 
 def test_zone_exit_and_night_wandering_for_dementia_only(eng: DetectionEngine, mk: Clock) -> None:
-    def seen(gw: str, tag: str, s: float) -> list:  # type: ignore[type-arg]
+    def seen(gw: str, tag: str, s: float) -> list[Alert]:
         return eng.process(mk.reading(gw, BleTelemetry, at(s), tag=tag, zone="x", rssi=-60))
 
     assert seen("gw-secure", "tag-2", 0) == []
@@ -268,3 +271,19 @@ def test_inactivity_monitor_is_fed_in_local_time(eng: DetectionEngine, mk: Clock
     inact = [a for a in alerts if a.type == "inactivity"]
     assert inact and inact[0].ts.tzinfo is not None and inact[0].site_id == "h1"
     assert inact[0].explanation_zh and inact[0].explanation_en
+
+
+def test_snapshot_restore_keeps_the_silence_clock_and_edges(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("pir-kit", MotionTelemetry, at(0), motion=True))
+    eng.process(mk.reading("bed-1", BedTelemetry, at(10), occupied=False))
+    eng.tick(at(120))
+    snap = site_snapshot(eng, "h1")
+    assert snap is not None and site_snapshot(eng, "f1") is None
+    restored = DetectionEngine(registry(), now=at(130))
+    since = restore_site(restored, "h1", json.loads(json.dumps(snap)))  # through JSON, as stored
+    assert since == at(120)
+    mon = restored.sites["h1"].monitors["home"]
+    assert mon.last_human == eng.sites["h1"].monitors["home"].last_human
+    # the bed pad's level is remembered: the same level again is not a new (human) event
+    restored.process(mk.reading("bed-1", BedTelemetry, at(140), occupied=False))
+    assert mon.last_human == datetime(2026, 3, 2, 10, 0, 10)

@@ -174,8 +174,11 @@ def test_restart_in_the_middle_of_a_silence_still_alerts_on_time(live: dict[str,
             lambda: scalar(live["db"], "SELECT max(received_at) FROM telemetry WHERE device_id = 'pir-l1'"),
             timeout=10, what="motion stored",
         )  # fmt: skip
+        assert isinstance(received, datetime)
         time.sleep(max(0.0, 2.0 - (datetime.now(UTC) - received).total_seconds()))
-    # ... down for a moment, then a fresh process rebuilds its state from the database
+    # ... down for a moment (its routine state was snapshotted on the way out), then a fresh process rebuilds
+    # its state from the database
+    assert scalar(live["db"], "SELECT count(*) FROM detector_state WHERE site_id = 'home-l1'") == 1
     time.sleep(0.5)
     with platform(live):
         due = received + timedelta(seconds=5)
