@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     esub.required = True
     add_falls_parser(esub)
     add_activity_parser(esub)
+    from common.scenario_eval import add_scenarios_parser
+
+    add_scenarios_parser(esub)
 
     al = sub.add_parser("alerts", help="inspect alerts raised by the anomaly core")
     asub = al.add_subparsers(dest="alerts_command", metavar="ACTION")

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--facilities", type=int, default=1, help="simulated care facilities (default 1)")
     p.add_argument("--beds", type=int, default=20, help="beds per facility (default 20)")
     p.add_argument("--days", type=float, default=2, help="simulated days (default 2)")
-    p.add_argument("--speed", type=float, default=300, help="virtual seconds per wall second (default 300)")
+    p.add_argument("--speed", type=float, default=1200, help="virtual seconds per wall second (default 1200)")
     p.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
     p.add_argument("--scenario", default=None, help="scenario YAML (default simulator/scenarios/smoke.yaml)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: Ctrl-C)")
