@@ -135,3 +135,23 @@ def activity_level(acc: np.ndarray) -> float:
     if acc.shape[0] < 2:
         return 0.0
     return float(np.std(np.linalg.norm(acc, axis=1)))
+
+
+def steady_gravity(acc: np.ndarray, max_deg: float) -> np.ndarray | None:
+    """Unit gravity direction of a batch held in one posture, or None (too short, or a transition within it).
+
+    The mean acceleration vector is the low-pass gravity estimate; the two halves of the batch must agree within
+    ``max_deg``, so a batch containing a fall or a getting-up movement gives no posture.
+    """
+    n = acc.shape[0]
+    if n < 4:
+        return None
+    halves = [acc[: n // 2].mean(axis=0), acc[n // 2 :].mean(axis=0)]
+    norms = [float(np.linalg.norm(h)) for h in halves]
+    if min(norms) < 0.5:  # not gravity-dominated (free fall, device thrown): no posture
+        return None
+    u0, u1 = halves[0] / norms[0], halves[1] / norms[1]
+    if float(np.degrees(np.arccos(np.clip(float(np.dot(u0, u1)), -1.0, 1.0)))) > max_deg:
+        return None
+    mean = acc.mean(axis=0)
+    return mean / float(np.linalg.norm(mean))

@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+
 from alerts import texts
 from alerts.activity import ResidentProfile
 from alerts.alert import Alert, AlertGate, Severity
 from alerts.context import DeviceMeta, Registry, ResidentInfo
-from alerts.convert import ActivityConverter, Incoming, accel_arrays, activity_level, local_naive
+from alerts.convert import ActivityConverter, Incoming, accel_arrays, activity_level, local_naive, steady_gravity
 from alerts.convert import field as get
 from alerts.falls import FallConfig, FallDetector
 from alerts.fusion import FallFusionConfig, fuse_device_fall
@@ -46,6 +48,13 @@ class EngineConfig:
     recovery_grace: timedelta = timedelta(seconds=5)
     """Evidence within this time of the fall belongs to the fall itself (a radar still saying 'standing')."""
     walking_std_g: float = 0.15
+    upright_max_deg: float = 40.0
+    """A wearable batch whose gravity direction is within this angle of the wearer's walking orientation means the
+    trunk is upright again (standing or sitting): sitting tilts the trunk by ~10-30 deg, lying by >= 50 deg
+    (``FallConfig.orientation_min_deg``)."""
+    steady_max_deg: float = 30.0
+    """A batch is one posture when the gravity directions of its two halves differ by at most this angle (a batch
+    holding a fall or a getting-up transition is neither a reference nor recovery evidence)."""
     activity_tick: timedelta = timedelta(seconds=60)
     night_hours: tuple[int, int] = (22, 6)
     wandering_moves: int = 3
@@ -88,6 +97,7 @@ class DetectionEngine:
         self.config = config or EngineConfig()
         self.sites: dict[str, SiteState] = {}
         self.fall_detectors: dict[str, FallDetector] = {}
+        self.upright: dict[str, np.ndarray] = {}  # wearable -> unit gravity vector while its wearer walked
         self.health: dict[str, DeviceHealth] = {}
         self._resolved: list[Resolution] = []
         self._last_activity_tick: datetime | None = None
@@ -291,7 +301,9 @@ class DetectionEngine:
             and get(msg, "posture") in ("standing", "sitting")
         ):
             ended, reason = st.long_lie.recover(ts, grace=grace, room_id=room), f"radar sees {get(msg, 'posture')}"
-        elif item.kind == "motion" and get(msg, "motion") and room:
+        elif item.kind == "motion" and get(msg, "motion") and room and self._sole_occupant(dev.site_id):
+            # Motion in another room is the fallen person only if nobody else lives there: in a shared home or a
+            # facility it is someone else walking about while the resident may still be on the floor.
             ended, reason = st.long_lie.recover(ts, grace=grace, room_id=room, other_room=True), "motion elsewhere"
         elif item.kind == "bed" and get(msg, "occupied"):
             ended, reason = st.long_lie.recover(ts, grace=grace, resident_id=rid), "back in bed"
@@ -372,10 +384,25 @@ class DetectionEngine:
                     "fall", Severity.URGENT, impact, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence
                 ),
             )
-        if st.long_lie.episodes and t.size and activity_level(acc) >= self.config.walking_std_g:
+        if not t.size:
+            return alerts
+        walking = activity_level(acc) >= self.config.walking_std_g
+        gravity = steady_gravity(acc, self.config.steady_max_deg)
+        ref = self.upright.get(dev.id)
+        reason = ""
+        if walking:
+            reason = "wearable walking"
+        elif gravity is not None and ref is not None and _angle_deg(gravity, ref) <= self.config.upright_max_deg:
+            # Back in the orientation the device had while its wearer walked: trunk upright, i.e. standing or
+            # sitting, no longer lying on the floor. Someone who got up and sat down moves too little for the
+            # walking test, and a recovered fall would otherwise escalate to the critical long-lie stages.
+            reason = "wearable upright"
+        if st.long_lie.episodes and reason:
             start = datetime.fromtimestamp(float(t[0]), UTC)
             for ep in st.long_lie.recover(start, grace=self.config.recovery_grace, resident_id=res.id if res else None):
-                self._resolved.append(Resolution(ep.site_id, "long_lie", start, "wearable walking", ep.resident_id))
+                self._resolved.append(Resolution(ep.site_id, "long_lie", start, reason, ep.resident_id))
+        if walking and gravity is not None:
+            self.upright[dev.id] = gravity  # a walking person is upright: the reference posture of this wearable
         return alerts
 
     def _on_fall_event(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:
@@ -387,14 +414,16 @@ class DetectionEngine:
         radar_floor: bool | None = None
         if room and any(d.kind == "radar" and self.registry.room_of(d) == room
                         for d in self.registry.devices_by_site.get(dev.site_id, [])):  # fmt: skip
-            since = st.radar_floor.get(room)
-            radar_floor = bool(get(item.message, "on_floor")) or (since is not None and ts - since <= win)
+            # The radar sees someone on the floor now (however long ago that began) or said so in its own event.
+            radar_floor = bool(get(item.message, "on_floor")) or room in st.radar_floor
         accel = st.accel_falls.get(res.id) if res else None
         wearable = accel is not None and abs(ts - accel) <= win
         pir_rooms = {self.registry.room_of(d) for d in self.registry.devices_by_site.get(dev.site_id, [])
                      if d.kind == "pir"} - {room, None}  # fmt: skip
         elsewhere: bool | None = None
-        if pir_rooms:
+        # "No motion elsewhere" is about the one person who lives here: in a facility or a shared home the others
+        # being still (asleep) or moving says nothing about whether this resident fell, so it is unknown (None).
+        if pir_rooms and self._sole_occupant(dev.site_id):
             elsewhere = any(r in pir_rooms and abs(ts - t) <= win for r, t in st.last_motion.items())
         decision = fuse_device_fall(
             conf, radar_on_floor=radar_floor, wearable_fall_detected=wearable, motion_elsewhere=elsewhere,
@@ -449,6 +478,10 @@ class DetectionEngine:
             )
         return alerts
 
+    def _sole_occupant(self, site_id: str) -> bool:
+        """A home with exactly one registered resident: all human activity there is that person's."""
+        return self.registry.site(site_id).kind == "home" and len(self.registry.residents_by_site.get(site_id, [])) == 1
+
     # --- alert construction -----------------------------------------------------------------------------------
 
     def _episode(
@@ -476,6 +509,11 @@ class DetectionEngine:
 
     def _gated(self, st: SiteState, alert: Alert) -> list[Alert]:
         return [alert] if st.gate.allow(alert.type, alert.ts, alert.resident_id) else []
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle between two unit vectors, degrees."""
+    return float(np.degrees(np.arccos(np.clip(float(np.dot(a, b)), -1.0, 1.0))))
 
 
 _HANDLERS: dict[str, Any] = {

@@ -188,9 +188,21 @@ class HomeActivityMonitor:
             self.bed_since, self.bed_exit, self.bed_exit_alerted = ts, None, set()
         elif was and not now_in:
             slept = self.bed_since is not None and ts - self.bed_since >= timedelta(minutes=30)
-            if slept and self.routine.p_in_bed(ts.hour) >= self.config.night_p_in_bed:
+            if slept and self._night_exit(ts):
                 self.bed_exit, self.bed_exit_alerted = ts, set()
             self.bed_since = None
+
+    def _night_exit(self, ts: datetime) -> bool:
+        """A bed exit *inside* the night: usually in bed at this hour and still in bed an hour later.
+
+        Only then is "not back soon" unusual. An exit in the last hour of a sleep period is where people get up for
+        good: the morning rise (P(in bed) is still >= 0.7 in the hour of a 05:30 rise when the person is usually up
+        by 06:30) or the end of an afternoon nap (a one-hour block of P >= 0.7). Judging the exit hour alone turned
+        every early rise and every nap of a fall-risk facility resident into a "night" bed-exit alert.
+        """
+        p = self.config.night_p_in_bed
+        later = ts + timedelta(hours=1)
+        return self.routine.p_in_bed(ts.hour) >= p and self.routine.p_in_bed(later.hour) >= p
 
     # --- detectors --------------------------------------------------------------------------------------------
 

@@ -287,3 +287,98 @@ def test_snapshot_restore_keeps_the_silence_clock_and_edges(eng: DetectionEngine
     # the bed pad's level is remembered: the same level again is not a new (human) event
     restored.process(mk.reading("bed-1", BedTelemetry, at(140), occupied=False))
     assert mon.last_human == datetime(2026, 3, 2, 10, 0, 10)
+
+
+# --- regressions found by the end-to-end scenario evaluation (docs/alerts.md) -------------------------------------
+
+
+def _walk(ts: datetime, mk: Clock, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> Reading:
+    samples = [tuple(np.array(up) * (1.0 + 0.5 * np.sin(2 * np.pi * 2 * k / 50))) for k in range(50)]
+    return mk.reading("wear-1", AccelTelemetry, ts, rate_hz=50.0, unit="g", samples=samples)
+
+
+def _still(ts: datetime, mk: Clock, g: tuple[float, float, float]) -> Reading:
+    return mk.reading("wear-1", AccelTelemetry, ts, rate_hz=50.0, unit="g", samples=[g] * 50)
+
+
+def test_wearable_back_upright_ends_the_long_lie(eng: DetectionEngine, mk: Clock) -> None:
+    """A fall, 2 min on the floor, then sitting on a chair: too still for 'walking', but the trunk is upright."""
+    eng.process(_walk(at(-20), mk))  # the reference: the orientation of the wearable while its wearer walks
+    eng.process(mk.reading("wear-1", FallEvent, at(0), confidence=0.9, on_floor=True))
+    eng.process(_still(at(30), mk, (1.0, 0.0, 0.05)))  # lying on the side: no recovery
+    assert [a.evidence["stage"] for a in eng.tick(at(31)) if a.type == "long_lie"] == [1]
+    assert eng.take_resolved() == []
+    eng.process(_still(at(90), mk, (0.15, 0.0, 0.99)))  # sitting on a chair, ~9 deg from the walking posture
+    assert [r.reason for r in eng.take_resolved()] == ["wearable upright"]
+    assert [a for a in eng.tick(at(700)) if a.type == "long_lie"] == []
+
+
+def test_wearable_posture_without_a_walking_reference_is_no_recovery(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("wear-1", FallEvent, at(0), confidence=0.9, on_floor=True))
+    eng.process(_still(at(60), mk, (0.0, 0.0, 1.0)))  # could be lying on the back with this mounting: unknown
+    assert eng.take_resolved() == []
+
+
+def _shared(kind: str) -> Registry:
+    """Two residents, a radar in room A and a PIR in room B, in a home or a facility."""
+    return Registry.build(
+        sites=[SiteInfo("s", kind)],
+        rooms=[RoomInfo("s-a", "s", "bedroom"), RoomInfo("s-b", "s", "living")],
+        residents=[ResidentInfo("ra", "s", room_id="s-a"), ResidentInfo("rb", "s", room_id="s-b")],
+        devices=[DeviceMeta("radar-a", "radar", "s", room_id="s-a"), DeviceMeta("pir-b", "pir", "s", room_id="s-b")],
+    )
+
+
+@pytest.mark.parametrize("kind", ["facility", "home"])
+def test_stillness_elsewhere_does_not_corroborate_a_fall_where_others_live(kind: str, mk: Clock) -> None:
+    """A radar's own mid-confidence false alarm at night in a facility: the other residents asleep is no evidence."""
+    eng = DetectionEngine(_shared(kind), now=T0)
+    assert eng.process(mk.reading("radar-a", FallEvent, at(0), confidence=0.6, on_floor=False)) == []
+    # The radar seeing someone on the floor (for longer than the fusion window already) does corroborate.
+    eng.process(mk.reading("radar-a", PresenceTelemetry, at(100), present=True, posture="lying", on_floor=True))
+    alerts = eng.process(mk.reading("radar-a", FallEvent, at(200), confidence=0.6))
+    assert [a.evidence["reason"] for a in alerts] == ["corroborated"]
+
+
+def test_motion_of_another_resident_does_not_end_a_long_lie(mk: Clock) -> None:
+    eng = DetectionEngine(_shared("home"), now=T0)
+    eng.process(mk.reading("radar-a", FallEvent, at(0), confidence=0.9, on_floor=True))
+    eng.process(mk.reading("pir-b", MotionTelemetry, at(40), motion=True))  # the other resident in the living room
+    assert eng.take_resolved() == []
+    assert [a.evidence["stage"] for a in eng.tick(at(121)) if a.type == "long_lie"] == [2]  # 1 and 2 at once
+
+
+def test_bed_exit_night_ignores_the_morning_rise_and_naps() -> None:
+    """Fall-risk resident in bed 22:00-05:50 and 13:00-13:58 every day: P(in bed) >= 0.7 at 05:xx and 13:xx.
+
+    Getting up at 05:20 (a bit early) or at 13:20 from the nap is getting up for good, not a night bed exit;
+    an exit at 02:00 not followed by a return is one.
+    """
+    from alerts.activity import HomeEvent, ResidentProfile
+    from alerts.inactivity import HomeActivityMonitor
+
+    day0 = datetime(2026, 3, 1)
+    events = []
+    for d in range(14):
+        base = day0 + timedelta(days=d)
+        for on, off in ((timedelta(hours=13), timedelta(hours=13, minutes=58)),
+                         (timedelta(hours=22), timedelta(hours=29, minutes=50))):  # fmt: skip
+            events += [
+                HomeEvent(base + on, "bed-1", "bed", "bedroom", 1),
+                HomeEvent(base + off, "bed-1", "bed", "bedroom", 0),
+            ]
+
+    def run(exit_at: timedelta) -> list[str]:
+        mon = HomeActivityMonitor(ResidentProfile(fall_risk=True, bed_exit_minutes=20))
+        test = day0 + timedelta(days=14)
+        back = [e for e in events if e.ts < test] + [HomeEvent(test - timedelta(hours=2), "bed-1", "bed", "bedroom", 1)]
+        if exit_at > timedelta(hours=12):
+            back += [HomeEvent(test + timedelta(hours=5, minutes=50), "bed-1", "bed", "bedroom", 0),
+                     HomeEvent(test + timedelta(hours=13), "bed-1", "bed", "bedroom", 1)]  # fmt: skip
+        back.append(HomeEvent(test + exit_at, "bed-1", "bed", "bedroom", 0))
+        mon.replay(back)
+        return [a.type for a in mon.replay([], until=test + exit_at + timedelta(minutes=50))]
+
+    assert "bed_exit_night" in run(timedelta(hours=2))
+    assert "bed_exit_night" not in run(timedelta(hours=5, minutes=20))
+    assert "bed_exit_night" not in run(timedelta(hours=13, minutes=20))
