@@ -232,7 +232,8 @@ def _multi_worker_rate(bench_settings: Settings, gen: Generator, url: str, n: in
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             deadline = time.monotonic() + 60
-            while (conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'eldercare-ingest'")
+            while (conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'eldercare-ingest' "
+                                "AND datname = current_database()")
                    .fetchone() or (0,))[0] < workers:  # fmt: skip
                 if time.monotonic() > deadline:
                     raise TimeoutError("ingest workers did not connect to the database")

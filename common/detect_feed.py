@@ -15,12 +15,12 @@ import logging
 import queue
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from common.settings import Settings
-from devices.topics import ROOT
-from ingest.mqtt import IngestClient, MqttOptions, Received
-from ingest.pipeline import Accepted, Limits, process
+from ingest.mqtt import IngestClient, Received
+from ingest.pipeline import Accepted, process
+from ingest.service import device_root, limits_from, mqtt_options
 from ingest.writer import BatchWriter, WriterUnavailable
 
 log = logging.getLogger(__name__)
@@ -33,27 +33,15 @@ class DetectFeed:
         self.settings = settings
         self.worker = DetectionWorker(settings)
         self._raw: queue.Queue[Received] = queue.Queue(maxsize=4 * settings.ingest_receive_maximum)
-        prefix = settings.topic_prefix
-        root = f"{prefix}/{ROOT}" if prefix else ROOT
         self._client = IngestClient(
-            MqttOptions(
-                host=settings.mqtt_host,
-                port=settings.mqtt_port,
-                client_id=settings.detect_client_id or f"{settings.ingest_client_id}-detect-feed",
-                subscriptions=(f"{root}/dev/#",),  # not shared: detection must see every message of a site
-                session_expiry_s=settings.ingest_session_expiry_s,
-                receive_maximum=settings.ingest_receive_maximum,
-                username=settings.mqtt_username,
-                password=settings.mqtt_password,
+            mqtt_options(
+                settings,
+                settings.detect_client_id or f"{settings.ingest_client_id}-detect-feed",
+                f"{device_root(settings)}/dev/#",  # not shared: detection must see every message of a site
             ),
             self._raw,
         )
-        self._limits = Limits(
-            max_payload_bytes=settings.ingest_max_payload_bytes,
-            max_future=timedelta(seconds=settings.ingest_max_future_s),
-            max_past=timedelta(seconds=settings.ingest_max_past_s),
-            topic_prefix=prefix,
-        )
+        self._limits = limits_from(settings)
         self._registry = BatchWriter(settings.database_url, application_name="eldercare-detect-feed")
         self._devices = self._registry.load_devices()
         self._stop = threading.Event()

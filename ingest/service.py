@@ -73,6 +73,33 @@ class Stats:
         }
 
 
+def device_root(settings: Settings) -> str:
+    return f"{settings.topic_prefix}/{ROOT}" if settings.topic_prefix else ROOT
+
+
+def mqtt_options(settings: Settings, client_id: str, subscription: str) -> MqttOptions:
+    """Session options shared by every consumer of device traffic (ingest workers, the detection feed)."""
+    return MqttOptions(
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        client_id=client_id,
+        subscriptions=(subscription,),
+        session_expiry_s=settings.ingest_session_expiry_s,
+        receive_maximum=settings.ingest_receive_maximum,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password,
+    )
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_payload_bytes=settings.ingest_max_payload_bytes,
+        max_future=timedelta(seconds=settings.ingest_max_future_s),
+        max_past=timedelta(seconds=settings.ingest_max_past_s),
+        topic_prefix=settings.topic_prefix,
+    )
+
+
 class IngestService:
     """Run with :meth:`start` / :meth:`stop` (or as a context manager)."""
 
@@ -90,28 +117,16 @@ class IngestService:
         self._raw: queue.Queue[Received] = queue.Queue(maxsize=2 * rm + 1000)
         self._batches: queue.Queue[Batch] = queue.Queue(maxsize=1)
         self._writer = BatchWriter(settings.database_url)
-        prefix = settings.topic_prefix
-        root = f"{prefix}/{ROOT}" if prefix else ROOT
+        # '#' rather than '+/+' so that off-grammar topics arrive and are kept as rejects.
         self._client = IngestClient(
-            MqttOptions(
-                host=settings.mqtt_host,
-                port=settings.mqtt_port,
-                client_id=settings.ingest_client_id,
-                # '#' rather than '+/+' so that off-grammar topics arrive and are kept as rejects.
-                subscriptions=(f"$share/{settings.ingest_share_group}/{root}/dev/#",),
-                session_expiry_s=settings.ingest_session_expiry_s,
-                receive_maximum=rm,
-                username=settings.mqtt_username,
-                password=settings.mqtt_password,
+            mqtt_options(
+                settings,
+                settings.ingest_client_id,
+                f"$share/{settings.ingest_share_group}/{device_root(settings)}/dev/#",
             ),
             self._raw,
         )
-        self._limits = Limits(
-            max_payload_bytes=settings.ingest_max_payload_bytes,
-            max_future=timedelta(seconds=settings.ingest_max_future_s),
-            max_past=timedelta(seconds=settings.ingest_max_past_s),
-            topic_prefix=prefix,
-        )
+        self._limits = limits_from(settings)
         self._devices: dict[str, DeviceInfo] = {}
         self._stopping = threading.Event()
         self._decoder_done = threading.Event()

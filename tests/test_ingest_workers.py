@@ -49,7 +49,8 @@ def test_two_workers_and_a_detection_process(fresh_db, settings_for, broker, top
         wait_for(lambda: scalar(fresh_db, "SELECT count(*) FROM alert WHERE type = 'fall'") == 1, 60, 0.2, "fall alert")
         with psycopg.connect(fresh_db) as conn:
             apps = conn.execute(
-                "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE application_name = 'eldercare-ingest'"
+                "SELECT count(DISTINCT pid) FROM pg_stat_activity WHERE application_name = 'eldercare-ingest' "
+                "AND datname = current_database()"
             ).fetchone()
         assert apps == (2,)
     finally:
