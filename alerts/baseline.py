@@ -180,14 +180,15 @@ class Routine:
         days = sum(self.observed) / 24.0
         return (prior_per_day * prior_days + bouts) / (prior_days + days)
 
-    def p_in_bed(self, hour: int, exclude_in_bed: float = 0.0) -> float:
+    def p_in_bed(self, hour: int, exclude_in_bed: float = 0.0, exclude_observed: float = 0.0) -> float:
         """Posterior probability of being in bed at this hour of day (Beta shrinkage to the night prior).
 
-        ``exclude_in_bed`` removes hours of the ongoing stay, so an anomaly is not learned as routine while it runs.
+        ``exclude_in_bed`` removes hours of the ongoing stay, so an anomaly is not learned as routine while it runs;
+        ``exclude_observed`` removes observed hours spent out of bed (the same for an anomaly the pad did not see).
         """
         s = self.strength_bed
         in_bed = max(0.0, self.in_bed[hour] - exclude_in_bed)
-        observed = max(0.0, self.bed_observed[hour] - exclude_in_bed)
+        observed = max(0.0, self.bed_observed[hour] - exclude_in_bed - exclude_observed)
         return (s * _IN_BED_PRIOR[hour] + in_bed) / (s + observed)
 
     def usual_rise(self) -> int | None:

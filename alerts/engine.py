@@ -33,7 +33,7 @@ from alerts.fusion import FallFusionConfig, fuse_device_fall
 from alerts.inactivity import HomeActivityMonitor
 from alerts.longlie import DEFAULT_STAGES_S, Episode, LongLieTracker, StageDue, stage_severity
 from alerts.records import Resolution, StoredAlert, episode_from_row
-from alerts.wandering import WanderingWatch
+from alerts.wandering import WanderingWatch, ZoneFinding
 
 BED_ONLY_TYPES = frozenset({"bed_exit_night"})  # what a facility bed's monitor may raise (it sees no PIRs)
 
@@ -319,7 +319,8 @@ class DetectionEngine:
             key = "home"
         elif item.kind == "bed":
             res = self.registry.resident_of(dev)
-            if res is None or not res.at_fall_risk:
+            # Fall risk: night bed-exit alerts; dementia: the night bed exit is the start of a night wandering.
+            if res is None or not (res.at_fall_risk or res.dementia):
                 return []
             key = res.id
         else:
@@ -459,24 +460,56 @@ class DetectionEngine:
         if res is None or not res.dementia or zone is None:
             return []
         st = self.site(res.site_id)
-        hour = local_naive(item.ts, self.registry.tz(res.site_id)).hour
+        local = local_naive(item.ts, self.registry.tz(res.site_id))
+        hour = local.hour
         alerts: list[Alert] = []
-        for f in st.wandering.sighting(res.id, zone, item.ts, hour):
+        findings = st.wandering.sighting(res.id, zone, item.ts, hour)
+        up = self._up_at_night(st, res, local)
+        if up is not None and not any(f.type == "night_wandering" for f in findings):
+            last = st.wandering.last_zone.get(res.id)
+            findings.append(ZoneFinding("night_wandering", zone, last[0] if last else None))
+        for f in findings:
             ev = {"tag": res.ble_tag, "zone_id": zone.id, "from_zone": f.previous.id if f.previous else None,
                   "is_exit": zone.is_exit, "left_secure": f.left_secure, "gateway": dev.id,
                   "rssi": get(item.message, "rssi"), "local_hour": hour}  # fmt: skip
             if f.type == "zone_exit":
                 zh, en = texts.zone_exit(zone, f.previous)
                 base = Severity.URGENT
-            else:
+            elif f.moves:
                 minutes = int(st.wandering.window.total_seconds() // 60)
                 zh, en = texts.night_wandering(f.moves, minutes, zone)
                 ev |= {"zone_changes": f.moves, "window_min": minutes}
+                base = Severity.WARNING
+            else:
+                assert up is not None
+                out_min = int((local - up).total_seconds() // 60)
+                zh = f"夜间 {up:%H:%M} 离床，{out_min} 分钟未回床，仍在 {zone.id} 区域活动（认知症长者）。"
+                en = (
+                    f"Out of bed since {up:%H:%M} at night ({out_min} min) and still up and about, tag seen in "
+                    f"zone {zone.id} (resident with dementia)."
+                )
+                ev |= {"bed_exit": up.isoformat(), "out_of_bed_min": out_min}
                 base = Severity.WARNING
             alerts += self._gated(
                 st, self._alert(f.type, base, item.ts, site_id=res.site_id, res=res, zh=zh, en=en, evidence=ev)
             )
         return alerts
+
+    def _up_at_night(self, st: SiteState, res: ResidentInfo, local: datetime) -> datetime | None:
+        """Local time of this resident's night bed exit if they have been up longer than their bed-exit limit.
+
+        Zone gateways cover a whole floor (the resident's room and the corridor are one zone), so a resident
+        walking the corridor at night changes no zone; the bed pad tells that they are up. The exit must lie
+        inside their learned sleep period (the monitor's night-exit test: not the morning rise, not a nap) and
+        last longer than a night toilet visit (``bed_exit_minutes``); the tag being seen says they are up and
+        about on the floor, not lying unseen somewhere.
+        """
+        mon = st.monitors.get(res.id)
+        if mon is None or mon.bed_exit is None:
+            return None
+        if local - mon.bed_exit < timedelta(minutes=mon.profile.bed_exit_minutes):
+            return None
+        return mon.bed_exit
 
     def _sole_occupant(self, site_id: str) -> bool:
         """A home with exactly one registered resident: all human activity there is that person's."""

@@ -9,9 +9,10 @@ Detectors (all against the home's own learned routine, see :mod:`alerts.baseline
 * ``inactivity``: the current silence is improbable for this person at this time of day and place:
   ``S = exp(-Λ) < alpha`` with ``Λ`` the integrated bout hazard of the context the silence started in, and the
   silence at least ``min_silence`` long. Suppressed while the person is out (front door, then nothing inside).
-* ``bathroom_prolonged``: the same test for a silence that started in the bathroom (with a 30 min floor).
-* ``no_morning_rise``: the same test for a silence in bed that started in the night and runs into the morning:
-  the in-bed hazard by hour *is* the person's learned rise-time distribution.
+* ``bathroom_prolonged``: the same test for a silence that started in the bathroom (with a 30 min floor), and
+  a *stay* there (events in the bathroom only, still moving) far longer than this person's usual visits.
+* ``no_morning_rise``: still in bed since the night (or, the pad empty, not yet seen outside the bedroom) an hour
+  after the hour in which this person is (almost) never in bed any more.
 * ``not_back_in_bed``: got up during the usual sleep hours and not back in bed long after the usual night visits.
 * ``bed_exit_night``: fall-risk residents only: a night bed exit not back within ``bed_exit_minutes``.
 
@@ -75,6 +76,9 @@ class DetectorConfig:
     refractory: timedelta = timedelta(minutes=5)
     min_silence: timedelta = timedelta(minutes=20)
     bathroom_min_silence: timedelta = timedelta(minutes=30)
+    bathroom_stay_floor: timedelta = timedelta(minutes=45)
+    bathroom_stay_factor: float = 1.5
+    bathroom_presence_gap: timedelta = timedelta(minutes=10)
     morning_hours: tuple[int, int] = (4, 15)
     night_in_bed_min: timedelta = timedelta(hours=3)
     night_p_in_bed: float = 0.7
@@ -129,6 +133,11 @@ class HomeActivityMonitor:
         self.bed_exit_alerted: set[str] = set()
         self.episode_alerted: set[str] = set()
         self.night_exit_minutes: list[float] = []
+        self.rise_pending: datetime | None = None  # start of the night stay; pad empty, not yet out of the bedroom
+        self.bath_since: datetime | None = None  # first event of the current bathroom stay
+        self.bath_last: datetime | None = None  # its latest event
+        self.bath_visit_minutes: list[float] = []
+        self.bath_alerted = False
 
     # --- inputs -----------------------------------------------------------------------------------------------
 
@@ -152,6 +161,7 @@ class HomeActivityMonitor:
             self.last_human = ts
             self.context = self._context_of(event)
             self.episode_alerted = set()
+            self._track_stays(ts, event.value == 1)
             if self.context == "away":
                 self.bed_exit = None  # went out: not a night-time wandering/fall question any more
         return alerts
@@ -165,7 +175,12 @@ class HomeActivityMonitor:
             return []
         self.routine.observe_time(self.clock, now, in_bed=self._in_bed() if self.has_bed else None)
         self.clock = now
-        return self._check_silence(now) + self._check_morning_rise(now) + self._check_bed_exit(now)
+        return (
+            self._check_silence(now)
+            + self._check_bathroom_stay(now)
+            + self._check_morning_rise(now)
+            + self._check_bed_exit(now)
+        )
 
     # --- state helpers ----------------------------------------------------------------------------------------
 
@@ -190,7 +205,34 @@ class HomeActivityMonitor:
             slept = self.bed_since is not None and ts - self.bed_since >= timedelta(minutes=30)
             if slept and self._night_exit(ts):
                 self.bed_exit, self.bed_exit_alerted = ts, set()
+            night = self.rise_pending or self.bed_since
+            if night is not None and ts - night >= self.config.night_in_bed_min:
+                # Pads miss light or edge-lying sleepers: until this person is seen outside the bedroom, the
+                # night stay is not over for the morning-rise test (getting up means leaving the bedroom).
+                self.rise_pending = night
             self.bed_since = None
+
+    def _track_stays(self, ts: datetime, on: bool) -> None:
+        """Bathroom stays (learned durations) and the pending morning rise, after each human event.
+
+        A stay is a run of "someone here" events in the bathroom, none more than ``bathroom_presence_gap`` after
+        the previous one; an event elsewhere, an "off" edge there (the radar saw the person leave) or a longer
+        gap ends it (the person may have left unseen).
+        """
+        gap = self.config.bathroom_presence_gap
+        here = self.context == "bathroom" and on
+        last = self.bath_last
+        if self.bath_since is not None and last is not None and (not here or ts - last > gap):
+            # Until the first sign of having left, at most one gap after the last event there: errs long.
+            minutes = (min(ts, last + gap) - self.bath_since).total_seconds() / 60
+            self.bath_visit_minutes = [*self.bath_visit_minutes, minutes][-30:]
+            self.bath_since, self.bath_last = None, None
+        if here:
+            if self.bath_since is None:
+                self.bath_since, self.bath_alerted = ts, False
+            self.bath_last = ts
+        if self.rise_pending is not None and self.context not in self._bed_rooms() | {"bed"}:
+            self.rise_pending = None  # seen outside the bedroom (or went out): up for the day
 
     def _night_exit(self, ts: datetime) -> bool:
         """A bed exit *inside* the night: usually in bed at this hour and still in bed an hour later.
@@ -262,13 +304,21 @@ class HomeActivityMonitor:
         so the significance level is the 30-day budget / 30. Waiting for a whole such hour is the grace period.
         """
         lo, hi = self.config.morning_hours
-        if not (self.has_bed and self._in_bed() and self.bed_since is not None and lo <= now.hour < hi):
+        in_bed = self._in_bed()
+        # The night stay: in bed since, or (pad empty since) the start of the night while still only in the
+        # bedroom. Bedroom motion does not end it: people stir in bed, and pads miss light or edge-lying sleepers.
+        night = self.rise_pending or (self.bed_since if in_bed else None)
+        if not (self.has_bed and night is not None and lo <= now.hour < hi):
             return []
-        if now - self.bed_since < self.config.night_in_bed_min or "no_morning_rise" in self.episode_alerted:
+        if now - night < self.config.night_in_bed_min or "no_morning_rise" in self.episode_alerted:
             return []
         hour_ago = (now - timedelta(hours=1)).hour
-        # The current stay covered that whole hour (in bed >= 3 h): leave it out of the habit it is judged by.
-        p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_in_bed=1.0)
+        # The current stay covered that whole hour: leave it out of the habit it is judged by (in bed: an hour in
+        # bed; pad empty: an observed hour out of bed that is part of the anomaly, not of the routine).
+        if in_bed:
+            p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_in_bed=1.0)
+        else:
+            p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_observed=1.0)
         if not lo <= hour_ago or p_hour_ago >= self.config.false_alert_budget / 30.0:
             return []
         self.episode_alerted.add("no_morning_rise")
@@ -277,7 +327,49 @@ class HomeActivityMonitor:
         lam, p = self.silence_probability(now)
         alert = self._silence_alert("no_morning_rise", now, lam, p)
         alert.evidence["p_in_bed_hour_ago"] = round(p_hour_ago, 4)
+        alert.evidence["night_since"] = night.isoformat()
+        alert.evidence["pad_occupied"] = in_bed
         return [alert]
+
+    def _check_bathroom_stay(self, now: datetime) -> list[Alert]:
+        """In the bathroom (every event since the stay began was there) far longer than this person's visits.
+
+        The silence test cannot see a person who is still moving (sitting on the toilet, unwell, unable to get
+        up: a PIR or radar keeps seeing them), so the stay itself is judged: longer than ``bathroom_stay_factor``
+        x the longest of the last 30 visits, never below ``bathroom_stay_floor``; only while the person is still
+        seen there (an event within ``bathroom_presence_gap``), a quiet bathroom is the silence test's question.
+        """
+        cfg = self.config
+        if self.bath_since is None or self.bath_last is None or self.bath_alerted:
+            return []
+        if now - self.bath_last > cfg.bathroom_presence_gap:
+            return []
+        usual = max(self.bath_visit_minutes, default=0.0)
+        threshold = max(cfg.bathroom_stay_floor, timedelta(minutes=cfg.bathroom_stay_factor * usual))
+        stay = now - self.bath_since
+        if stay < threshold:
+            return []
+        self.bath_alerted = True
+        if not self.gate.allow("bathroom_prolonged", now, self.profile.resident_id):
+            return []
+        dur_zh, dur_en = _fmt_duration(stay)
+        since = self.bath_since
+        if self.bath_visit_minutes:
+            usual_zh, usual_en = f"以往最长约 {usual:.0f} 分钟", f"visits usually last <= {usual:.0f} min"
+        else:
+            usual_zh, usual_en = "尚无如厕记录", "no visits learned yet"
+        zh = f"自 {since:%H:%M} 起一直在卫生间（已 {dur_zh}，仍有活动）；{usual_zh}。"
+        en = f"In the bathroom since {since:%H:%M} ({dur_en}, still moving); {usual_en}."
+        evidence = {
+            "stay_start": since.isoformat(),
+            "stay_minutes": round(stay.total_seconds() / 60, 1),
+            "threshold_minutes": round(threshold.total_seconds() / 60, 1),
+            "usual_max_minutes": round(usual, 1),
+            "context": self.context,
+            "lives_alone": self.profile.lives_alone,
+            "empty_nest": self.profile.empty_nest,
+        }
+        return [self._make("bathroom_prolonged", now, zh, en, evidence)]
 
     def _check_bed_exit(self, now: datetime) -> list[Alert]:
         if self.bed_exit is None:
@@ -472,6 +564,11 @@ class HomeActivityMonitor:
             "bed_exit_alerted": sorted(self.bed_exit_alerted),
             "episode_alerted": sorted(self.episode_alerted),
             "night_exit_minutes": list(self.night_exit_minutes),
+            "rise_pending": iso(self.rise_pending),
+            "bath_since": iso(self.bath_since),
+            "bath_last": iso(self.bath_last),
+            "bath_visit_minutes": list(self.bath_visit_minutes),
+            "bath_alerted": self.bath_alerted,
         }
 
     @classmethod
@@ -498,4 +595,10 @@ class HomeActivityMonitor:
         monitor.bed_exit_alerted = set(data["bed_exit_alerted"])
         monitor.episode_alerted = set(data["episode_alerted"])
         monitor.night_exit_minutes = [float(x) for x in data["night_exit_minutes"]]
+        # Added later: snapshots of older versions lack them (start empty, as a fresh monitor would).
+        monitor.rise_pending = dt(data.get("rise_pending"))
+        monitor.bath_since = dt(data.get("bath_since"))
+        monitor.bath_last = dt(data.get("bath_last"))
+        monitor.bath_visit_minutes = [float(x) for x in data.get("bath_visit_minutes", [])]
+        monitor.bath_alerted = bool(data.get("bath_alerted", False))
         return monitor

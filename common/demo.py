@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 
 from common.db import connect, redact
-from common.localservices import Mosquitto, Postgres, start_mosquitto, start_postgres
+from common.localservices import Mosquitto, Postgres, postgres_datadir, start_mosquitto, start_postgres
 from common.migrate import migrate
 from common.settings import Settings
 
@@ -40,7 +40,10 @@ def _services(settings: Settings) -> Iterator[Settings]:
         if "ELDERCARE_DATABASE_URL" in os.environ:
             _say(f"database: {redact(settings.database_url)} (from ELDERCARE_DATABASE_URL)")
         else:
-            started_pg = start_postgres(state / "pg")
+            datadir = postgres_datadir(state / "pg")
+            if datadir != state / "pg":
+                _say(f"user postgres cannot reach {state}; keeping the demo database in {datadir.parent} instead")
+            started_pg = start_postgres(datadir)
             updates["database_url"] = started_pg.url
             flavour = "with TimescaleDB" if started_pg.timescaledb else "without TimescaleDB (not installed)"
             _say(f"started PostgreSQL {flavour} on 127.0.0.1:{started_pg.port}, data in {started_pg.datadir}")

@@ -8,6 +8,7 @@ messages queued for an offline persistent session — exactly what the loss-free
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import socket
@@ -186,7 +187,25 @@ def _as_postgres(cmd: list[str], check: bool = True) -> subprocess.CompletedProc
     # The server refuses to run as root; Debian's package created the "postgres" user.
     if os.geteuid() == 0:
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, check=check, capture_output=True)
+    return subprocess.run(cmd, check=check, capture_output=True, cwd="/")
+
+
+def postgres_can_use(directory: Path) -> bool:
+    """Whether the server's user can reach ``directory`` (a checkout under /root or a 0700 temp dir cannot)."""
+    if os.geteuid() != 0:
+        return True
+    probe = directory
+    while not probe.exists():
+        probe = probe.parent
+    return _as_postgres(["test", "-x", str(probe)], check=False).returncode == 0
+
+
+def postgres_datadir(preferred: Path) -> Path:
+    """``preferred`` when the server's user can use it, else a folder of ours under /var/lib (said in logs)."""
+    if postgres_can_use(preferred.parent):
+        return preferred
+    digest = hashlib.sha1(str(preferred.resolve()).encode()).hexdigest()[:10]
+    return Path("/var/lib/eldercare") / f"demo-{digest}" / preferred.name
 
 
 def start_postgres(datadir: Path, port: int | None = None) -> Postgres:
@@ -197,6 +216,8 @@ def start_postgres(datadir: Path, port: int | None = None) -> Postgres:
     if os.geteuid() == 0:
         shutil.chown(datadir, user="postgres", group="postgres")
         datadir.chmod(0o700)
+        if not postgres_can_use(datadir):
+            raise ServiceError(f"user postgres cannot reach {datadir}: use postgres_datadir() to pick a folder")
     if not (datadir / "PG_VERSION").exists():
         res = _as_postgres(
             [str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
