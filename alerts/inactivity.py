@@ -133,6 +133,7 @@ class HomeActivityMonitor:
         self.bed_exit_alerted: set[str] = set()
         self.episode_alerted: set[str] = set()
         self.night_exit_minutes: list[float] = []
+        self.night_stay: datetime | None = None  # start of the stay a night exit interrupted
         self.rise_pending: datetime | None = None  # start of the night stay; pad empty, not yet out of the bedroom
         self.bath_since: datetime | None = None  # first event of the current bathroom stay
         self.bath_last: datetime | None = None  # its latest event
@@ -198,13 +199,17 @@ class HomeActivityMonitor:
 
     def _bed_transition(self, was: bool, now_in: bool, ts: datetime) -> None:
         if now_in and not was:
+            since = ts
             if self.bed_exit is not None:
                 self.night_exit_minutes = [*self.night_exit_minutes, (ts - self.bed_exit).total_seconds() / 60][-30:]
-            self.bed_since, self.bed_exit, self.bed_exit_alerted = ts, None, set()
+                # Back from a night exit (toilet): the same night goes on, so the next exit is again one out of
+                # sleep (a resident up again 5 min after returning is not "just lying down").
+                since = self.night_stay or ts
+            self.bed_since, self.bed_exit, self.bed_exit_alerted = since, None, set()
         elif was and not now_in:
             slept = self.bed_since is not None and ts - self.bed_since >= timedelta(minutes=30)
             if slept and self._night_exit(ts):
-                self.bed_exit, self.bed_exit_alerted = ts, set()
+                self.bed_exit, self.bed_exit_alerted, self.night_stay = ts, set(), self.bed_since
             night = self.rise_pending or self.bed_since
             if night is not None and ts - night >= self.config.night_in_bed_min:
                 # Pads miss light or edge-lying sleepers: until this person is seen outside the bedroom, the
@@ -428,14 +433,15 @@ class HomeActivityMonitor:
         if kind == "no_morning_rise":
             rise = self.routine.usual_rise()
             rise_txt = f"{rise:02d}:00" if rise is not None else "?"
-            bed_since = self.bed_since or since
-            zh = (
-                f"通常约 {rise_txt} 前起床；自 {bed_since:%H:%M} 卧床，"
-                f"至 {now:%H:%M} 仍未起床（{since:%H:%M} 起无活动）。"
-            )
+            bed_since = self.rise_pending or self.bed_since or since
+            if self._in_bed():
+                last_zh, last_en = f"{since:%H:%M} 起无活动", f"no activity since {since:%H:%M}"
+            else:
+                last_zh, last_en = "床垫显示离床，但未离开卧室", "bed pad empty, but not seen outside the bedroom"
+            zh = f"通常约 {rise_txt} 前起床；自 {bed_since:%H:%M} 卧床，至 {now:%H:%M} 仍未起床（{last_zh}）。"
             en = (
                 f"Usually up by ~{rise_txt}; in bed since {bed_since:%H:%M} and still not up at {now:%H:%M} "
-                f"(no activity since {since:%H:%M})."
+                f"({last_en})."
             )
         elif kind == "bathroom_prolonged":
             zh = f"自 {since:%H:%M} 起一直在卫生间且无活动（已 {dur_zh}）；按其习惯如此长时间停留的概率约 {_fmt_p(p)}。"
@@ -565,6 +571,7 @@ class HomeActivityMonitor:
             "episode_alerted": sorted(self.episode_alerted),
             "night_exit_minutes": list(self.night_exit_minutes),
             "rise_pending": iso(self.rise_pending),
+            "night_stay": iso(self.night_stay),
             "bath_since": iso(self.bath_since),
             "bath_last": iso(self.bath_last),
             "bath_visit_minutes": list(self.bath_visit_minutes),
@@ -597,6 +604,7 @@ class HomeActivityMonitor:
         monitor.night_exit_minutes = [float(x) for x in data["night_exit_minutes"]]
         # Added later: snapshots of older versions lack them (start empty, as a fresh monitor would).
         monitor.rise_pending = dt(data.get("rise_pending"))
+        monitor.night_stay = dt(data.get("night_stay"))
         monitor.bath_since = dt(data.get("bath_since"))
         monitor.bath_last = dt(data.get("bath_last"))
         monitor.bath_visit_minutes = [float(x) for x in data.get("bath_visit_minutes", [])]

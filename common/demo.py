@@ -163,6 +163,17 @@ def run_demo(args: argparse.Namespace, settings: Settings) -> int:
         _say(f"done: received {st.received:,}, stored {st.stored:,}, rejected {st.rejected:,}, acked {st.acked:,}")
         with psycopg.connect(cfg.database_url) as conn:
             rows = conn.execute("SELECT count(*) FROM telemetry").fetchone()
-        _say(f"telemetry rows in the database: {rows[0] if rows else 0:,}")
+            _say(f"telemetry rows in the database: {rows[0] if rows else 0:,}")
+            try:
+                latest = conn.execute(
+                    "SELECT ts, type, severity, site_id, explanation_zh, explanation_en FROM alert "
+                    "ORDER BY raised_at DESC LIMIT 8"
+                ).fetchall()
+            except psycopg.errors.UndefinedTable:
+                latest = []
+        if latest:
+            _say("latest alerts (eldercare alerts list shows all):")
+            for ts, type_, severity, site, zh, en in latest:
+                print(f"  {ts:%Y-%m-%d %H:%M} {severity:<8} {type_:<16} {site}\n      {zh}\n      {en}", flush=True)
         ok = st.stored > 0
     return 0 if ok else 1

@@ -272,3 +272,58 @@ def test_real_home_injected_silence_acceptance_two_hours(real_latencies) -> None
         (r.cut, r.context, r.latency_minutes) for r in active if r.latency_minutes is None or r.latency_minutes > 120
     ]
     assert late == [], name
+
+
+# --- regression tests of the eval-scenario recall fixes (docs/alerts.md, "after recall fixes") ----------------
+
+
+def test_no_morning_rise_when_the_pad_misses_the_sleeper_in_the_bedroom(home: list[HomeEvent]) -> None:
+    """The pad goes empty at the usual wake time but the person never leaves the bedroom (light stirring seen by
+    the bedroom PIR every few minutes until noon): not up for the day, so no_morning_rise; PIR events there do
+    not end the night stay. Leaving the bedroom (kitchen) is getting up: no alert."""
+    day = START + timedelta(days=21)
+    events = cut(home, day + timedelta(hours=5), 7)
+    pad_empty = day + timedelta(hours=6, minutes=40)
+    stirring = [_ev(pad_empty + timedelta(minutes=m), "pir-bed", "motion", "bedroom") for m in range(1, 320, 7)]
+    stay = sorted([*events, _ev(pad_empty, "bed", "bed", "bedroom", 0), *stirring], key=lambda e: e.ts)
+    alerts = HomeActivityMonitor().replay(stay, until=day + timedelta(hours=12))
+    found = [a for a in alerts if a.type == "no_morning_rise" and a.ts >= day]
+    assert found, [(a.ts, a.type) for a in alerts if a.ts >= day]
+    assert day + timedelta(hours=7) <= found[0].ts <= day + timedelta(hours=10), found[0].ts
+    assert found[0].evidence["pad_occupied"] is False and "outside the bedroom" in found[0].explanation_en
+
+    up = sorted([*stay, _ev(pad_empty + timedelta(minutes=20), "pir-kitchen", "motion", "kitchen")], key=lambda e: e.ts)
+    alerts = HomeActivityMonitor().replay(up, until=day + timedelta(hours=12))
+    assert [a for a in alerts if a.type == "no_morning_rise" and a.ts >= day] == []
+
+
+def test_bathroom_stay_while_still_moving_is_prolonged(home: list[HomeEvent]) -> None:
+    """A 90 min bathroom stay with the PIR firing every 2 min (never silent): bathroom_prolonged once the stay
+    exceeds max(45 min, 1.5 x the longest usual visit); the normal routine's visits never trigger it."""
+    t = START + timedelta(days=20, hours=10)
+    events = cut(home, t, 2)
+    events += [_ev(t + timedelta(minutes=m), "pir-bathroom", "motion", "bathroom") for m in range(0, 90, 2)]
+    mon = HomeActivityMonitor()
+    alerts = mon.replay(sorted(events, key=lambda e: e.ts), until=t + timedelta(hours=2))
+    found = [a for a in alerts if a.type == "bathroom_prolonged" and a.ts >= t]
+    assert found, [(a.ts, a.type) for a in alerts if a.ts >= t]
+    assert t + timedelta(minutes=45) <= found[0].ts <= t + timedelta(minutes=75), found[0].ts
+    assert "still moving" in found[0].explanation_en and found[0].severity is Severity.CRITICAL
+    assert [a for a in alerts if a.type == "bathroom_prolonged" and a.ts < t] == []
+    restored = HomeActivityMonitor.restore(json.loads(json.dumps(mon.snapshot())))
+    assert restored.bath_visit_minutes == mon.bath_visit_minutes
+
+
+def test_bathroom_off_edge_and_long_gaps_do_not_join_visits() -> None:
+    """An "off" edge in the bathroom (radar: nobody there any more) after the person went to the bedroom, and a
+    visit an hour later, are two short visits, not one stay of an hour."""
+    t = START + timedelta(hours=23, minutes=50)
+    events = [
+        _ev(t, "pir-bathroom", "motion", "bathroom"),
+        _ev(t + timedelta(minutes=6), "pir-bed", "motion", "bedroom"),
+        _ev(t + timedelta(minutes=6, seconds=3), "radar-bath", "motion", "bathroom", 0),
+    ]
+    later = t + timedelta(hours=1, minutes=10)
+    events += [_ev(later + timedelta(minutes=m), "pir-bathroom", "motion", "bathroom") for m in range(0, 8, 2)]
+    alerts = HomeActivityMonitor().replay(events, until=later + timedelta(minutes=30))
+    assert [a for a in alerts if a.type == "bathroom_prolonged"] == []

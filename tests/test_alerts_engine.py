@@ -382,3 +382,46 @@ def test_bed_exit_night_ignores_the_morning_rise_and_naps() -> None:
     assert "bed_exit_night" in run(timedelta(hours=2))
     assert "bed_exit_night" not in run(timedelta(hours=5, minutes=20))
     assert "bed_exit_night" not in run(timedelta(hours=13, minutes=20))
+
+
+def test_night_wandering_inside_one_zone_is_seen_from_the_bed_pad(mk: Clock) -> None:
+    """A dementia resident whose room and corridor are one BLE zone: walking about at night changes no zone, so
+    the zone-change rule is blind. Out of bed inside the learned night (after a short toilet visit: the night
+    goes on) for longer than the bed-exit limit, tag still seen: night_wandering. A toilet visit is not."""
+    reg = Registry.build(
+        sites=[SiteInfo("f1", "facility")],
+        rooms=[RoomInfo("f1-r2", "f1", "bedroom")],
+        zones=[ZoneMeta("z-floor", "f1", secure=True)],
+        residents=[ResidentInfo("r2", "f1", dementia=True, ble_tag="tag-2", bed_id="fb2", room_id="f1-r2")],
+        devices=[
+            DeviceMeta("bed-2", "bed_sensor", "f1", bed_id="fb2"),
+            DeviceMeta("gw-floor", "ble_gateway", "f1", zone_id="z-floor"),
+        ],
+        bed_rooms={"fb2": "f1-r2"},
+    )
+    night0 = datetime(2026, 3, 1, 13, 0, tzinfo=UTC)  # 21:00 local
+
+    def run(test_night: list[tuple[float, bool]]) -> list[Alert]:
+        eng = DetectionEngine(reg, now=night0)
+        for d in range(14):  # in bed 21:00-06:30 local every night
+            base = night0 + timedelta(days=d)
+            eng.process(mk.reading("bed-2", BedTelemetry, base, occupied=True))
+            eng.process(mk.reading("bed-2", BedTelemetry, base + timedelta(hours=9.5), occupied=False))
+        base = night0 + timedelta(days=14)
+        eng.process(mk.reading("bed-2", BedTelemetry, base, occupied=True))
+        out: list[Alert] = []
+        for h, occupied in test_night:  # hours after 21:00
+            out += eng.process(mk.reading("bed-2", BedTelemetry, base + timedelta(hours=h), occupied=occupied))
+        t = base + timedelta(hours=4.5)  # 01:30 local
+        while t < base + timedelta(hours=5.5):
+            out += eng.process(mk.reading("gw-floor", BleTelemetry, t, tag="tag-2", zone="z-floor", rssi=-60))
+            t += timedelta(minutes=3)
+        return [a for a in out if a.type == "night_wandering"]
+
+    short_visit = [(4.25, False), (4.4, True)]  # 01:15-01:24 toilet, back in bed
+    found = run([*short_visit, (4.5, False)])  # up again at 01:30, not back
+    assert len(found) == 1, found
+    assert timedelta(minutes=20) <= found[0].ts - (night0 + timedelta(days=14, hours=4.5)) <= timedelta(minutes=25)
+    assert found[0].resident_id == "r2" and found[0].evidence["bed_exit"].endswith("01:30:00")
+    assert "Out of bed since 01:30" in found[0].explanation_en
+    assert run([*short_visit, (4.5, False), (4.7, True)]) == []  # back in bed after 12 min
