@@ -54,9 +54,7 @@ def test_kill9_mid_stream_loses_and_duplicates_nothing(fresh_db, settings_for, b
         pub.wait_all_acked(N_MESSAGES, timeout=120)
         acked = set(pub.acked)
         assert len(acked) == N_MESSAGES, f"only {len(acked)} PUBACKs"
-        wait_for(
-            lambda: scalar(fresh_db, "SELECT count(*) FROM telemetry") >= N_MESSAGES, 180, 0.5, "all stored"
-        )
+        wait_for(lambda: scalar(fresh_db, "SELECT count(*) FROM telemetry") >= N_MESSAGES, 180, 0.5, "all stored")
         time.sleep(1.0)  # anything redelivered late must not create a second row
     finally:
         pub.close()
