@@ -216,7 +216,7 @@ class FallDetector:
             if g > start:
                 out += self._feed_segment(t[start:g], acc[start:g])
             out += self.flush()
-            start = g
+            start = int(g)
         out += self._feed_segment(t[start:], acc[start:])
         return out
 

@@ -259,7 +259,7 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def add_scenarios_parser(esub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_scenarios_parser(esub: argparse._SubParsersAction) -> None:
     p = esub.add_parser("scenarios", help="simulator scenarios end to end through MQTT + ingest: precision/recall",
                         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="scenario YAML (default: smoke.yaml)")

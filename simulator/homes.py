@@ -36,7 +36,7 @@ def make_device(  # noqa: PLR0917
         password=token(seed, "device-password", dev_id),
         battery_powered=kind not in MAINS_POWERED,
         ts_format=ts_format,
-        **bind,  # type: ignore[arg-type]
+        **bind,
     )
     site.devices.append(dev)
     return dev

@@ -465,15 +465,16 @@ class Wearable(DeviceModel):
                 self.busy_until = t + o.accel_window_s * 1000
             elif code == "fall":
                 seg: Seg = data
-                lie_s = (seg.fall or {}).get("lie_s", 60)
-                recover = lie_s if (seg.fall or {}).get("recovered") and lie_s < o.accel_fall_post_s else None
+                info: dict[str, Any] = dict(seg.fall or {})
+                lie_s = float(info.get("lie_s", 60))
+                recover = lie_s if info.get("recovered") and lie_s < o.accel_fall_post_s else None
                 s, impact = accel.fall(
                     self.g,
                     self.rate,
                     pre_s=4.0,
                     post_s=o.accel_fall_post_s,
                     recover_after_s=recover,
-                    peak_g=(seg.fall or {}).get("peak_g"),
+                    peak_g=info.get("peak_g"),
                 )
                 self._batches(t, s)
                 self.busy_until = t + int(len(s) * 1000 / self.rate)
