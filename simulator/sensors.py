@@ -275,6 +275,9 @@ class BedSensor(DeviceModel):
     def __init__(self, dev: Device, ctx: SimContext, gidx: int) -> None:
         super().__init__(dev, ctx, gidx)
         self.inside: dict[str, str] = {}
+        # Stays per occupant: a nap that starts the moment the night ends ("in" of the next segment sorted before
+        # "out" of the previous one) must not empty the pad for a person who never got up.
+        self.stays: dict[str, int] = {}
         self.next_report = ctx.start + self.r.randint(0, 60_000)
         self.vitals: dict[str, tuple[float, float]] = {}
         self.lat = self.r.randint(2000, 8000)
@@ -326,8 +329,14 @@ class BedSensor(DeviceModel):
                 before = bool(self.inside)
                 if code == "in":
                     self.inside[data[0]] = data[1]
+                    self.stays[data[0]] = self.stays.get(data[0], 0) + 1
                 else:
-                    self.inside.pop(data, None)
+                    left = self.stays.get(data, 0) - 1
+                    if left <= 0:
+                        self.stays.pop(data, None)
+                        self.inside.pop(data, None)
+                    else:
+                        self.stays[data] = left
                 if before != bool(self.inside):
                     self.report(t)
                     self.next_report = t + (o.bed_occupied_s if self.inside else o.bed_empty_s) * 1000
