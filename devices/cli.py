@@ -18,6 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_export)
     g = csub.add_parser("guide", help="print the vendor integration guide (docs/vendor-guide.md)")
     g.set_defaults(func=_guide)
+    ck = csub.add_parser("check", help="conformance: validate a live device's traffic for a while")
+    ck.add_argument("device_id")
+    ck.add_argument("--kind", required=True, help="device kind (bed_sensor, pir, door_contact, radar, ...)")
+    ck.add_argument("--seconds", type=float, default=60.0, help="how long to listen (default 60)")
+    ck.set_defaults(func=_check)
     v = csub.add_parser("validate", help="validate a payload file (JSON) against the contract")
     v.add_argument("file", type=Path)
     v.set_defaults(func=_validate)
@@ -58,6 +63,17 @@ def _guide(_args: argparse.Namespace, _settings: Settings) -> int:
 
     print(vendor_guide_markdown(), end="")
     return 0
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from devices.conformance import check_live, render
+
+    report = check_live(
+        settings.mqtt_host, settings.mqtt_port, args.device_id, args.kind, args.seconds,
+        prefix=settings.topic_prefix, username=settings.mqtt_username, password=settings.mqtt_password,
+    )  # fmt: skip
+    print(render(report))
+    return 0 if report.ok else 1
 
 
 def _validate(args: argparse.Namespace, _settings: Settings) -> int:

@@ -119,6 +119,7 @@ def vendor_guide_markdown() -> str:
         "- On connect set a last will on your `status` topic (retained, QoS 1) with `state: offline`, then publish",
         "  a retained birth message with `state: online`, battery, signal and firmware; repeat it as a heartbeat",
         "  at least every `heartbeat_s` (registry) so that the platform knows the device still protects someone.",
+        "- Check a live device before going to production: `eldercare contract check DEVICE_ID --kind KIND`.",
         "",
         "## Topics",
         "",
