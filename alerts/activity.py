@@ -20,6 +20,22 @@ ROOMS = frozenset({"bedroom", "bathroom", "kitchen", "living", "hall", "entrance
 # appliance (microwave finished) or of a toilet flush is automatic and proves nothing about the person.
 _HUMAN_OFF_KINDS = frozenset({"motion", "door", "cabinet", "bed", "seat", "tap"})
 
+# Doors. Only a door to the outside means "went out"; a contact on an inner door (hall-bathroom, bedroom) says that
+# someone passed a doorway, not on which side they are now. Format A data from other sources name doors freely,
+# so the sensor name helps: an exterior-sounding name is an exit wherever it is placed, and a "door" contact of
+# kind other/cabinet that is not furniture is an inner doorway.
+_INSIDE_ROOMS = frozenset({"bathroom", "bedroom", "kitchen", "living"})
+# fmt: off
+_EXTERIOR_HINTS = (
+    "front", "main", "entr", "exit", "outside", "outdoor", "garden", "patio", "porch", "garage", "balcony",
+    "terrace", "street", "yard", "back", "foyer",
+)
+_FURNITURE_HINTS = (
+    "cupboard", "cabinet", "fridge", "freezer", "wardrobe", "closet", "drawer", "oven", "microwave", "dishwasher",
+    "washing", "medicine", "pantry", "cooler",
+)
+# fmt: on
+
 # Pressure sensors that say "someone is resting here": evidence of presence and of being at rest, not of an
 # emergency; the silence that follows has its own (much lower) hazard of getting up.
 REST_KINDS = frozenset({"bed", "seat"})
@@ -39,6 +55,9 @@ class HomeEvent:
     kind: str
     room: str
     value: int
+    exit: bool | None = None
+    """For a door: True = door to the outside, False = inner door, None = infer it (Format A rows carry no such
+    column; the live path knows it from the registry's room kinds)."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, str]) -> HomeEvent:
@@ -59,7 +78,25 @@ class HomeEvent:
     @property
     def is_human(self) -> bool:
         """True when this event proves a person acted at ``ts`` (it ends a silence)."""
-        return self.value == 1 or self.kind in _HUMAN_OFF_KINDS
+        return self.value == 1 or self.kind in _HUMAN_OFF_KINDS or self.doorway is not None
+
+    @property
+    def doorway(self) -> str | None:
+        """``"exterior"`` (a door to the outside), ``"interior"`` (an inner doorway) or None (not a door).
+
+        A ``door`` is exterior unless it sits in a living room, bedroom, kitchen or bathroom and its name does not
+        sound like an exit: when unsure, treat it as a way out, because "went out" suppresses inactivity alerts
+        (a missed alert after an inner door beats a false alarm every time the person leaves home).
+        """
+        if self.exit is not None and (self.kind == "door" or "door" in self.sensor.lower()):
+            return "exterior" if self.exit else "interior"
+        name = self.sensor.lower()
+        exterior_name = any(h in name for h in _EXTERIOR_HINTS)
+        if self.kind == "door":
+            return "interior" if self.room in _INSIDE_ROOMS and not exterior_name else "exterior"
+        if self.kind in ("other", "cabinet") and "door" in name and not any(h in name for h in _FURNITURE_HINTS):
+            return "exterior" if exterior_name else "interior"
+        return None
 
 
 @dataclass(frozen=True, slots=True)

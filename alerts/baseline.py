@@ -96,6 +96,9 @@ class Routine:
     strength_week: float = 2.0
     strength_events: float = 1.0
     strength_bed: float = 1.0
+    strength_level: float = 5.0
+    """Pseudo-bouts of the home-level multiplier (0 disables it): how much busier or quieter than the population
+    prior this home is in a context group, over all hours, before hour-of-day cells are trusted."""
     # hazard data per context: bouts (n) and hours at risk (e) per hour of week
     n: dict[str, list[float]] = field(default_factory=lambda: {c: [0.0] * HOURS_PER_WEEK for c in CONTEXTS})
     e: dict[str, list[float]] = field(default_factory=lambda: {c: [0.0] * HOURS_PER_WEEK for c in CONTEXTS})
@@ -117,8 +120,10 @@ class Routine:
                 e[idx] += hours
         if ended:
             self.n[context][how_index(end)] += 1.0
-        self._cache.pop(context_group(context), None)
-        self._cache.pop(context, None)
+        group = context_group(context)
+        for member in CONTEXTS:  # every table of the group pools this context's data
+            if context_group(member) == group:
+                self._cache.pop(member, None)
 
     def observe_time(self, start: datetime, end: datetime, *, in_bed: bool | None) -> None:
         """Account observed wall-clock time (for event rates and, if a bed sensor exists, the bed habit)."""
@@ -141,10 +146,18 @@ class Routine:
             return table
         group = context_group(context)
         members = [c for c in CONTEXTS if context_group(c) == group]
-        g_n = _smooth_hod([sum(col) for col in zip(*(_hod_sum(self.n[c]) for c in members), strict=True)])
-        g_e = _smooth_hod([sum(col) for col in zip(*(_hod_sum(self.e[c]) for c in members), strict=True)])
+        raw_n = [sum(col) for col in zip(*(_hod_sum(self.n[c]) for c in members), strict=True)]
+        raw_e = [sum(col) for col in zip(*(_hod_sum(self.e[c]) for c in members), strict=True)]
+        g_n, g_e = _smooth_hod(raw_n), _smooth_hod(raw_e)
         c_n, c_e = _smooth_hod(_hod_sum(self.n[context])), _smooth_hod(_hod_sum(self.e[context]))
         prior = _PRIORS[group]
+        if self.strength_level > 0:
+            # Indirect standardisation: observed bouts / bouts the population prior expects over this home's own
+            # exposure, Gamma(a, a)-shrunk to 1. An hour of day with little exposure then starts from this home's
+            # level (a busy home's quiet evening kitchen) rather than from the deliberately low population rate.
+            a = self.strength_level
+            level = (a + sum(raw_n)) / (a + sum(p * e for p, e in zip(prior, raw_e, strict=True)))
+            prior = tuple(level * p for p in prior)
         hod = []
         for h in range(24):
             mu_g = (self.strength_group * prior[h] + g_n[h]) / (self.strength_group + g_e[h])
@@ -173,6 +186,10 @@ class Routine:
             rate = (s * hod[idx % 24] + self.events[idx]) / (s + self.observed[idx])
             total += rate * hours
         return total
+
+    def observed_hours(self) -> float:
+        """Wall-clock hours of this home seen so far."""
+        return sum(self.observed)
 
     def bouts_per_day(self, prior_per_day: float = 20.0, prior_days: float = 3.0) -> float:
         """Learned number of activity bouts (= silences that could turn into an alert) per day."""

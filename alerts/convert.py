@@ -89,8 +89,8 @@ class ActivityConverter:
     def event(self, device_id: str, kind: str, message: Any, *, local_ts: datetime, room_kind: str) -> HomeEvent | None:
         """The :class:`HomeEvent` a message means for routine detection, or None (no information).
 
-        PIR motion -> ``motion``; door contact in an ``entrance`` room -> ``door`` (the front door: going out),
-        other doors -> ``cabinet``; bed pad occupied *changes* -> ``bed``; radar presence *changes* (present and
+        PIR motion -> ``motion``; door contact -> ``door`` (in an ``entrance`` room: the front door, going
+        out; elsewhere an inner doorway); bed pad occupied *changes* -> ``bed``; radar presence *changes* (present and
         not on the floor; posture) -> ``motion``: radars report periodically, and a periodic "present" would
         look like a busy home to the routine model.
         """
@@ -98,8 +98,9 @@ class ActivityConverter:
         if kind == "motion":
             return HomeEvent(local_ts, device_id, "motion", room, 1 if field(message, "motion") else 0)
         if kind == "door":
-            ev_kind = "door" if room_kind == "entrance" else "cabinet"
-            return HomeEvent(local_ts, device_id, ev_kind, room, 1 if field(message, "open") else 0)
+            # the front door is an exit; an inner door (bathroom, bedroom) a doorway (HomeEvent.doorway decides)
+            exit_door = room_kind == "entrance"
+            return HomeEvent(local_ts, device_id, "door", room, 1 if field(message, "open") else 0, exit=exit_door)
         if kind == "bed":
             occ = bool(field(message, "occupied"))
             if self.bed_state.get(device_id) == occ:

@@ -12,6 +12,7 @@ import argparse
 import copy
 import csv
 import json
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,56 @@ def injected_silences(
     return results
 
 
+def hourly_cuts(
+    events: Sequence[HomeEvent], hours: Iterable[int] = range(8, 22), warmup_days: int = 2
+) -> list[datetime]:
+    """Cut times for :func:`injected_silences`: every given full hour of every day after a warm-up."""
+    hours = sorted(hours)
+    if not events or not hours:
+        return []
+    day = datetime.combine(events[0].ts.date(), datetime.min.time()) + timedelta(days=warmup_days)
+    out = []
+    while day + timedelta(hours=hours[-1] + 1) < events[-1].ts:
+        out += [day + timedelta(hours=h) for h in hours]
+        day += timedelta(days=1)
+    return out
+
+
+def context_group_of(context: str) -> str:
+    """Report groups of a cut's context: up and about at home, on a seat, in bed, or out."""
+    return context if context in {"bed", "seat", "away"} else "up"
+
+
+def silence_report(results: Sequence[InjectedSilence], budget_minutes: float = 120.0) -> dict[str, Any]:
+    """Latency summary of injected silences by context group and by how active the hour usually is."""
+
+    def summary(rows: Sequence[InjectedSilence]) -> dict[str, Any]:
+        lat = sorted(r.latency_minutes if r.latency_minutes is not None else math.inf for r in rows)
+        med = lat[len(lat) // 2] if lat else math.nan
+        return {
+            "n": len(rows),
+            "within_30_min": sum(v <= 30 for v in lat),
+            f"within_{budget_minutes:.0f}_min": sum(v <= budget_minutes for v in lat),
+            "flagged": sum(math.isfinite(v) for v in lat),
+            "median_min": None if not math.isfinite(med) else round(med, 1),
+        }
+
+    groups: dict[str, list[InjectedSilence]] = {}
+    for r in results:
+        groups.setdefault(context_group_of(r.context), []).append(r)
+    bands = ((0.0, 5.0), (5.0, 10.0), (10.0, 20.0), (20.0, math.inf))
+    by_rate = {}
+    for lo, hi in bands:
+        rows = [r for r in results if r.context != "away" and lo <= r.usual_events_per_hour < hi]
+        if rows:
+            by_rate[f"{lo:.0f}-{hi:.0f}" if math.isfinite(hi) else f">={lo:.0f}"] = summary(rows)
+    return {
+        "cuts": len(results),
+        "by_context": {g: summary(rows) for g, rows in sorted(groups.items())},
+        "by_usual_events_per_hour": by_rate,
+    }
+
+
 def run(args: argparse.Namespace, settings: object) -> int:
     """Entry point of ``eldercare eval activity`` (settings are not needed: the evaluation does no I/O besides
     reading FILE)."""
@@ -155,6 +206,8 @@ def run(args: argparse.Namespace, settings: object) -> int:
     until = datetime.fromisoformat(args.until).replace(tzinfo=None) if args.until else None
     residents = read_residents(path)
     profile = ResidentProfile(lives_alone=residents == 1, fall_risk=args.fall_risk)
+    if args.silences:
+        return _run_silences(args, events, profile)
     result = evaluate(events, until, residents, profile)
     if args.json:
         json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2)
@@ -171,6 +224,41 @@ def run(args: argparse.Namespace, settings: object) -> int:
     return 0
 
 
+def _run_silences(args: argparse.Namespace, events: Sequence[HomeEvent], profile: ResidentProfile) -> int:
+    cuts = hourly_cuts(events, range(args.from_hour, args.to_hour))
+    if not args.json:
+        print(
+            f"injecting {len(cuts)} silences (every hour {args.from_hour:02d}-{args.to_hour - 1:02d}h after a 2-day "
+            f"warm-up, {args.horizon:g} h each) ...",
+            file=sys.stderr,
+        )
+    results = injected_silences(events, cuts, horizon=timedelta(hours=args.horizon), profile=profile)
+    report = silence_report(results)
+    if args.json:
+        report["per_cut"] = [
+            {"cut": r.cut.isoformat(), "context": r.context, "usual_events_per_hour": round(r.usual_events_per_hour, 2),
+             "alert_ts": r.alert_ts.isoformat() if r.alert_ts else None, "alert_type": r.alert_type,
+             "latency_min": r.latency_minutes}
+            for r in results
+        ]  # fmt: skip
+        json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+
+    def line(label: str, row: dict[str, Any]) -> str:
+        med = "-" if row["median_min"] is None else f"{row['median_min']:.0f} min"
+        cells = f"{row['n']:>4} {row['within_30_min']:>9} {row['within_120_min']:>7} {row['flagged']:>8} {med:>8}"
+        return f"{label:<34} {cells}"
+
+    print(f"{'where the person was at the cut':<34} {'n':>4} {'<=30 min':>9} {'<=2 h':>7} {'flagged':>8} {'median':>8}")
+    for group, row in report["by_context"].items():
+        print(line(group, row))
+    print("usual events in the hour after the cut")
+    for band, row in report["by_usual_events_per_hour"].items():
+        print(line(f"  {band}", row))
+    return 0
+
+
 def add_activity_parser(eval_subparsers: Any) -> argparse.ArgumentParser:
     """Add ``activity`` to the ``eldercare eval`` subcommands."""
     parser: argparse.ArgumentParser = eval_subparsers.add_parser(
@@ -182,5 +270,14 @@ def add_activity_parser(eval_subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--until", default=None, help="run the virtual clock to this ISO time (default: last event)")
     parser.add_argument("--json", action="store_true", help="print the alerts and rates as JSON")
     parser.add_argument("--fall-risk", action="store_true", help="treat the resident as fall-risk (night bed exit)")
+    parser.add_argument(
+        "--silences",
+        action="store_true",
+        help="latency experiment instead: cut the stream at every full hour (see --from-hour/--to-hour) after a "
+        "2-day warm-up, run the clock on alone, and report how fast each injected silence is flagged",
+    )
+    parser.add_argument("--from-hour", type=int, default=8, help="first cut hour of each day (--silences; default 8)")
+    parser.add_argument("--to-hour", type=int, default=22, help="cut hours end before this (--silences; default 22)")
+    parser.add_argument("--horizon", type=float, default=8.0, help="hours of silence after each cut (default 8)")
     parser.set_defaults(func=run)
     return parser

@@ -31,6 +31,7 @@ from typing import Any
 from alerts.activity import HomeEvent, ResidentProfile
 from alerts.alert import Alert, AlertGate, Severity
 from alerts.baseline import Routine
+from alerts.tails import TailModel, log_normal_prior
 
 _EPOCH = datetime(2000, 1, 1)
 _ROOM_ZH = {
@@ -65,13 +66,26 @@ class DetectorConfig:
     ``false_alert_budget``: expected false alerts per 30 days under the model. Each activity bout is followed by
     a silence, and under a calibrated model the survival ``S`` of a silence is uniform, so each silence crosses
     ``S < alpha`` with probability ``alpha``; with ``B`` bouts per 30 days the expected number of false alerts is
-    ``alpha * B``. Hence ``alpha = budget / B`` (B learned per home), half the acceptance limit of 1 because the
-    model is only approximately Poisson; clamped to ``alpha_range``. ``refractory``: activity comes in bursts;
-    the hazard is that of a *new* bout once the home has been silent this long. ``min_silence``: never alert on
-    a shorter silence, however active the hour (keeps very active hours at "within 30 minutes", not "within 8").
+    ``alpha * B``. Hence ``alpha = budget / B`` (B learned per home), clamped to ``alpha_range``. The budget is
+    0.2, not the acceptance limit of 1: false alerts are a Poisson count, and over a 2-4 week record a *single*
+    one already exceeds "1 per 30 days", so the budget is set for P(no false alert in 30 days) ~ 0.8.
+    ``morning_budget`` is the same idea for the once-a-morning rise test (one opportunity per day).
+    ``refractory``: activity comes in bursts; the hazard is that of a *new* bout once the home has been silent
+    this long. ``min_silence``: never alert on a shorter silence, however active the hour.
+
+    ``learning_*``: for the first days the home's own routine (its level, and above all how long its quiet
+    spells can be) is still unknown, so a silence must also last ``learning_min_silence`` before it alerts, as
+    the fixed timers of conventional telecare do; after that the learned model alone decides.
+
+    ``tail_*``: the survival is corrected for how heavy-tailed this home's silences are (:mod:`alerts.tails`):
+    a Gamma frailty whose shape ``k`` is learned from the home's own closed silences, with a log-normal prior
+    around ``tail_prior_k`` (width ``tail_prior_width`` in ln k: a new home assumes near-Poisson silences and
+    must *show* long quiet spells before it is trusted with them); ``tail_group_weight`` is the share of the
+    other rooms' evidence a room borrows.
     """
 
-    false_alert_budget: float = 0.5
+    false_alert_budget: float = 0.2
+    morning_budget: float = 0.5
     alpha_range: tuple[float, float] = (1e-4, 1e-2)
     refractory: timedelta = timedelta(minutes=5)
     min_silence: timedelta = timedelta(minutes=20)
@@ -85,6 +99,12 @@ class DetectorConfig:
     deep_night_p_in_bed: float = 0.8
     not_back_floor: timedelta = timedelta(minutes=60)
     not_back_factor: float = 1.5
+    learning_period: timedelta = timedelta(days=2)
+    learning_min_silence: timedelta = timedelta(hours=4)
+    tail_calibration: bool = True
+    tail_group_weight: float = 1.0
+    tail_prior_k: float = 50.0
+    tail_prior_width: float = 1.0
     cooldowns: dict[str, timedelta] = field(
         default_factory=lambda: {
             "inactivity": timedelta(hours=3),
@@ -121,6 +141,10 @@ class HomeActivityMonitor:
         self.config = config or DetectorConfig()
         self.routine = routine or Routine()
         self.gate = AlertGate(cooldowns=dict(self.config.cooldowns))
+        self.tails = TailModel(
+            group_weight=self.config.tail_group_weight,
+            prior=log_normal_prior(self.config.tail_prior_k, self.config.tail_prior_width),
+        )
         self.clock: datetime | None = None
         self.last_human: datetime | None = None
         self.context: str = "other"
@@ -158,6 +182,9 @@ class HomeActivityMonitor:
             if self.last_human is not None:
                 start = self.last_human + self.config.refractory
                 if ts > start:  # a new bout after a real silence: time at risk plus one event
+                    if self.context != "away":
+                        # how improbable this silence was *before* the model learns from it: tail evidence
+                        self.tails.observe(self.context, -math.log(max(self._exp_survival(ts)[1], 1e-300)))
                     self.routine.observe_silence(self.context, start, ts, ended=True)
             self.last_human = ts
             self.context = self._context_of(event)
@@ -190,8 +217,11 @@ class HomeActivityMonitor:
 
     def _context_of(self, event: HomeEvent) -> str:
         """Where the silence that starts now is judged: at rest, out, or the room last seen in."""
-        if event.kind == "door":
+        doorway = event.doorway
+        if doorway == "exterior":
             return "away"  # front door, then nothing inside: went out (a later inside event overrides)
+        if doorway == "interior":
+            return "hall"  # passed an inner doorway: in transit, on either side of it
         for sensor, occ in self.occupied.items():
             if occ and (event.sensor == sensor or event.room == self.rest_rooms.get(sensor)):
                 return self.rest_kinds[sensor]
@@ -254,7 +284,17 @@ class HomeActivityMonitor:
     # --- detectors --------------------------------------------------------------------------------------------
 
     def silence_probability(self, now: datetime) -> tuple[float, float]:
-        """(Λ, S) of the current silence at ``now``: expected new bouts and the chance of seeing none."""
+        """(Λ, S) of the current silence at ``now``: expected new bouts and the chance of a silence this long.
+
+        ``S`` is the exponential survival of the bout-hazard model, corrected for this home's learned tail
+        heaviness in that context (:mod:`alerts.tails`) when ``tail_calibration`` is on.
+        """
+        lam, p = self._exp_survival(now)
+        if self.config.tail_calibration and self.last_human is not None:
+            p = self.tails.survival(self.context, -math.log(max(p, 1e-300)))
+        return lam, p
+
+    def _exp_survival(self, now: datetime) -> tuple[float, float]:
         if self.last_human is None:
             return 0.0, 1.0
         start = self.last_human + self.config.refractory
@@ -268,6 +308,10 @@ class HomeActivityMonitor:
             p = p_bed * math.exp(-lam_bed) + (1.0 - p_bed) * math.exp(-lam)
             return -math.log(max(p, 1e-300)), p
         return lam, math.exp(-lam)
+
+    def learning(self, now: datetime) -> bool:
+        """Still in the learning period: less than ``learning_period`` of this home observed."""
+        return self.routine.observed_hours() < self.config.learning_period.total_seconds() / 3600.0
 
     def alpha(self) -> float:
         """Per-silence significance level that keeps the expected false alerts at the 30-day budget."""
@@ -289,6 +333,8 @@ class HomeActivityMonitor:
             return []
         silence = now - self.last_human
         floor = self.config.bathroom_min_silence if self.context == "bathroom" else self.config.min_silence
+        if self.learning(now):
+            floor = max(floor, self.config.learning_min_silence)
         if silence < floor:
             return []
         kind = self._silence_type(now)
@@ -324,7 +370,7 @@ class HomeActivityMonitor:
             p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_in_bed=1.0)
         else:
             p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_observed=1.0)
-        if not lo <= hour_ago or p_hour_ago >= self.config.false_alert_budget / 30.0:
+        if not lo <= hour_ago or p_hour_ago >= self.config.morning_budget / 30.0:
             return []
         self.episode_alerted.add("no_morning_rise")
         if not self.gate.allow("no_morning_rise", now, self.profile.resident_id):
@@ -466,6 +512,8 @@ class HomeActivityMonitor:
             "expected_bouts": round(lam, 3),
             "p_silence": p,
             "alpha": self.alpha(),
+            "p_poisson": self._exp_survival(now)[1],
+            "tail_k": self.tails.typical_k(self.context),
             "lives_alone": self.profile.lives_alone,
             "empty_nest": self.profile.empty_nest,
         }
@@ -557,6 +605,7 @@ class HomeActivityMonitor:
         return {
             "version": 1,
             "routine": self.routine.snapshot(),
+            "tails": self.tails.snapshot(),
             "gate": self.gate.snapshot(),
             "clock": iso(self.clock),
             "last_human": iso(self.last_human),
@@ -589,6 +638,7 @@ class HomeActivityMonitor:
 
         monitor = cls(profile, config)
         monitor.routine.restore(data["routine"])
+        monitor.tails.restore(data.get("tails", {}))
         monitor.gate.restore(data["gate"])
         monitor.clock = dt(data["clock"])
         monitor.last_human = dt(data["last_human"])
