@@ -216,3 +216,24 @@ def test_sensor_turned_upside_down_not_detected() -> None:
     assert len(detect_falls(t, acc, FallConfig(orientation_max_deg=180.0))) == 1  # the cap is what rejects it
     with pytest.raises(ValueError):
         FallConfig(orientation_min_deg=100.0, orientation_max_deg=90.0)
+
+
+def test_soft_landing_needs_descent_and_a_body_like_turn() -> None:
+    """A fall onto a mattress (or measured by a sensor that clips at 2 g): 2.4 g, energy ~0.26 g*s -- below the
+    impact-energy gate, but 0.3 s of free fall before it (-1.5 m/s) and a 90 deg turn: the soft-landing path.
+    The same dynamics ending 125 deg turned (a phone brought to the ear) or without the descent are not falls."""
+    t, acc = _posture_change(100, 90, ff_s=0.3, ff_g=0.5, impact_g=2.4, impact_s=0.08)
+    dets = detect_falls(t, acc)
+    assert len(dets) == 1
+    e = dets[0].explanation
+    assert e["path"] == "soft_landing"
+    cfg = FallConfig()
+    assert cfg.soft_landing_energy_gs <= e["impact_sma_gs"] < cfg.impact_energy_min_gs
+    assert e["velocity_ms"] <= cfg.velocity_soft_ms
+    t, acc = _posture_change(100, 125, ff_s=0.3, ff_g=0.5, impact_g=2.4, impact_s=0.08)
+    assert detect_falls(t, acc) == []
+    t, acc = _posture_change(100, 90, ff_s=0.0, ff_g=1.0, impact_g=2.4, impact_s=0.12)
+    assert detect_falls(t, acc) == []
+    # a hard fall still takes the ordinary path
+    t, acc = _fall_signal()
+    assert detect_falls(t, acc)[0].explanation["path"] == "impact"
