@@ -218,3 +218,75 @@ def test_restart_in_the_middle_of_a_long_lie_resumes_at_the_next_stage(live: dic
         assert timedelta(0) <= raised - due < timedelta(seconds=1.0), raised - due
     assert [a["stage"] for a in live["alerts"].of_type("long_lie")] == [1, 2]  # stage 1 not repeated
     assert len(live["alerts"].of_type("fall")) == 1
+
+
+def _kitchen_history(last: datetime, days: int = 4) -> list[tuple[datetime, bool]]:
+    """PIR motion of a regular routine ending at ``last``: a bout (on, off) every ~12 min by day, quiet nights."""
+    out: list[tuple[datetime, bool]] = []
+    t = last - timedelta(days=days)
+    step = 0
+    while t <= last:
+        local_hour = (t + timedelta(hours=8)).hour  # the registry's default zone is Asia/Shanghai
+        if 7 <= local_hour < 22:
+            out += [(t, True), (t + timedelta(seconds=20), False)]
+        step += 1
+        t += timedelta(minutes=12 + (step * 7) % 5)
+    out = [(ts, on) for ts, on in out if ts < last] + [(last, True)]
+    return out
+
+
+def test_restart_in_the_middle_of_an_inactivity_silence_keeps_the_clock(live: dict[str, Any]) -> None:
+    """The resident has been quiet for 40 min when the worker restarts: the new process rebuilds the routine
+    from the database (snapshot + stored history) and the inactivity alert falls due exactly when it would have
+    without the restart -- the silence clock is not reset by the restart."""
+    from alerts.convert import Reading
+    from alerts.engine import DetectionEngine, EngineConfig
+    from alerts.store import AlertStore
+
+    now = datetime.now(UTC)
+    last = now - timedelta(minutes=40)
+    history = _kitchen_history(last)
+    with connect(live["db"]) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO telemetry (ts, device_id, msg_id, kind, received_at, data) VALUES (%s, %s, %s, %s, %s, %s)",
+            [(ts, "pir-l1", f"h{i}", "motion", ts, json.dumps({"motion": on})) for i, (ts, on) in enumerate(history)],
+        )
+    settings = live["settings"].model_copy(update={"detect_history_days": 7.0})  # the default is 21 days
+    config = EngineConfig(activity_tick=timedelta(seconds=settings.detect_activity_tick_s))
+
+    # The uninterrupted reference: the same readings through the live path, then the clock alone.
+    store = AlertStore(live["db"])
+    registry = store.load_registry()
+    store.close()
+    ref = DetectionEngine(registry, config, now=history[0][0])
+    for i, (ts, on) in enumerate(history):
+        ref.process(Reading("pir-l1", "motion", ts, {"motion": on}))
+        if i % 50 == 0:
+            ref.tick(ts)
+
+    def first_inactivity(engine: DetectionEngine, start: datetime) -> datetime:
+        t = start
+        while t < start + timedelta(days=2):
+            for a in engine.tick(t):
+                if a.type == "inactivity":
+                    return a.ts
+            t += config.activity_tick
+        raise AssertionError("no inactivity alert within 2 days")
+
+    expected = first_inactivity(ref, now)
+
+    # Restart: one worker process up and down (it rebuilds from the database and saves its snapshot on the way
+    # out), then a second one that restores the snapshot and replays what came after it.
+    for _ in range(2):
+        worker = DetectionWorker(settings, config)
+        worker.start()
+        time.sleep(0.5)
+        worker.stop()
+    assert scalar(live["db"], "SELECT count(*) FROM detector_state WHERE site_id = 'home-l1'") == 1
+    engine = worker._engine
+    assert engine is not None
+    mon = engine.sites["home-l1"].monitors["home"]
+    assert mon.last_human == (last + timedelta(hours=8)).replace(tzinfo=None)  # the silence began 40 min ago
+    assert expected - now > timedelta(minutes=10)  # the alert is still ahead: the restart is mid-silence
+    got = first_inactivity(engine, datetime.now(UTC))
+    assert abs(got - expected) <= config.activity_tick, (got, expected)
