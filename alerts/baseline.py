@@ -109,6 +109,7 @@ class Routine:
     in_bed: list[float] = field(default_factory=lambda: [0.0] * 24)
     bed_observed: list[float] = field(default_factory=lambda: [0.0] * 24)
     _cache: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    _hod: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict, repr=False)
 
     # --- learning ---------------------------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class Routine:
                 e[idx] += hours
         if ended:
             self.n[context][how_index(end)] += 1.0
+        self._hod.pop(context, None)
         group = context_group(context)
         for member in CONTEXTS:  # every table of the group pools this context's data
             if context_group(member) == group:
@@ -146,10 +148,11 @@ class Routine:
             return table
         group = context_group(context)
         members = [c for c in CONTEXTS if context_group(c) == group]
-        raw_n = [sum(col) for col in zip(*(_hod_sum(self.n[c]) for c in members), strict=True)]
-        raw_e = [sum(col) for col in zip(*(_hod_sum(self.e[c]) for c in members), strict=True)]
+        raw_n = [sum(col) for col in zip(*(self._hod_of(c)[0] for c in members), strict=True)]
+        raw_e = [sum(col) for col in zip(*(self._hod_of(c)[1] for c in members), strict=True)]
         g_n, g_e = _smooth_hod(raw_n), _smooth_hod(raw_e)
-        c_n, c_e = _smooth_hod(_hod_sum(self.n[context])), _smooth_hod(_hod_sum(self.e[context]))
+        own_n, own_e = self._hod_of(context)
+        c_n, c_e = _smooth_hod(own_n), _smooth_hod(own_e)
         prior = _PRIORS[group]
         if self.strength_level > 0:
             # Indirect standardisation: observed bouts / bouts the population prior expects over this home's own
@@ -168,6 +171,14 @@ class Routine:
         ]
         self._cache[context] = table
         return table
+
+    def _hod_of(self, context: str) -> tuple[list[float], list[float]]:
+        """Hour-of-day sums of a context's bouts and exposure (cached: only the context that learned changes)."""
+        got = self._hod.get(context)
+        if got is None:
+            got = (_hod_sum(self.n[context]), _hod_sum(self.e[context]))
+            self._hod[context] = got
+        return got
 
     def integrated_hazard(self, context: str, start: datetime, end: datetime) -> float:
         """Λ = ∫ λ_context(u) du over [start, end): expected number of new bouts in that window."""
@@ -236,3 +247,4 @@ class Routine:
         self.in_bed = [float(x) for x in data["in_bed"]]
         self.bed_observed = [float(x) for x in data["bed_observed"]]
         self._cache.clear()
+        self._hod.clear()
