@@ -9,6 +9,7 @@ snapshot's clock. Profiles (lives alone, fall risk) are registry data and are ap
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +24,23 @@ VERSION = 1
 def site_snapshot(engine: DetectionEngine, site_id: str) -> dict[str, Any] | None:
     """JSON-able routine state of one site, or None when it has none yet."""
     st = engine.sites.get(site_id)
-    if st is None or not st.monitors:
+    if st is None or not (st.monitors or st.wandering.last_zone):
         return None
     return {
         "version": VERSION,
         "monitors": {key: mon.snapshot() for key, mon in st.monitors.items()},
         "bed_state": dict(st.converter.bed_state),
         "radar_state": {dev: [up, posture] for dev, (up, posture) in st.converter.radar_state.items()},
+        # Dementia zones: where each tag was last seen (a resident who leaves the secure zone right after a
+        # restart is still "left the secure zone") and the recent zone changes of the night-wandering window.
+        "zones": {
+            res: {
+                "zone": zone.id,
+                "ts": ts.isoformat(),
+                "changes": [c.isoformat() for c in st.wandering.changes.get(res, ())],
+            }
+            for res, (zone, ts) in st.wandering.last_zone.items()
+        },
     }
 
 
@@ -50,6 +61,12 @@ def restore_site(engine: DetectionEngine, site_id: str, data: dict[str, Any]) ->
         st.monitors[key] = mon
         if mon.clock is not None:
             clocks.append(mon.clock.replace(tzinfo=tz).astimezone(UTC))
+    for res, z in data.get("zones", {}).items():
+        zone = engine.registry.zones.get(z.get("zone", ""))
+        if zone is None or res not in engine.registry.residents:
+            continue  # zone or resident gone from the registry
+        st.wandering.last_zone[res] = (zone, datetime.fromisoformat(z["ts"]))
+        st.wandering.changes[res] = deque((datetime.fromisoformat(c) for c in z.get("changes", [])), maxlen=64)
     st.converter.bed_state = {k: bool(v) for k, v in data.get("bed_state", {}).items()}
     st.converter.radar_state = {k: (bool(v[0]), v[1]) for k, v in data.get("radar_state", {}).items()}
     return min(clocks) if clocks else None

@@ -289,6 +289,20 @@ def test_snapshot_restore_keeps_the_silence_clock_and_edges(eng: DetectionEngine
     assert mon.last_human == datetime(2026, 3, 2, 10, 0, 10)
 
 
+def test_snapshot_restore_keeps_who_is_in_the_secure_zone(eng: DetectionEngine, mk: Clock) -> None:
+    """A restart between the last sighting in the secure zone and the first one outside it: still a zone exit."""
+    assert eng.process(mk.reading("gw-secure", BleTelemetry, at(0), tag="tag-2", zone="x", rssi=-60)) == []
+    snap = site_snapshot(eng, "f1")
+    assert snap is not None and snap["zones"]["r2"]["zone"] == "z-secure"
+    restored = DetectionEngine(registry(), now=at(5))
+    restore_site(restored, "f1", json.loads(json.dumps(snap)))
+    left = restored.process(mk.reading("gw-hall", BleTelemetry, at(10), tag="tag-2", zone="x", rssi=-60))
+    assert [a.type for a in left] == ["zone_exit"] and left[0].evidence["left_secure"] is True
+    # without the snapshot the same sighting is only the first one seen: no "left the secure zone"
+    fresh = DetectionEngine(registry(), now=at(5))
+    assert fresh.process(mk.reading("gw-hall", BleTelemetry, at(10), tag="tag-2", zone="x", rssi=-60)) == []
+
+
 # --- regressions found by the end-to-end scenario evaluation (docs/alerts.md) -------------------------------------
 
 
