@@ -18,6 +18,9 @@ et al. 2008) -- each stage is evidence the alert can quote:
 4. stillness: the standard deviation of |a| over the post-impact window is <= ``stillness_max_g`` -- a person
    who hops or jogs keeps moving; a person on the floor after a fall lies still for seconds.
 
+5. a new posture (v4): the sensor does not end in a still orientation it held in the last 12 s and had left
+   before the impact -- a phone put back into the pocket after a call, or a person standing up again, returns.
+
 Free fall (|a| below ``freefall_g``) is reported and scored but no longer gates (v2): slow falls show little.
 
 The decision for an impact is taken when the post-impact window is complete, ``post_window_s[1]`` = 3.5 s
@@ -110,7 +113,17 @@ class FallConfig:
     """A longer gap in the stream is a new stream: pending impacts are flushed and the grid restarts."""
     flush_min_still_s: float = 1.0
     """At end of stream, decide a pending impact only if at least this much post window exists."""
-    buffer_s: float = 10.0
+    return_window_s: float = 12.0
+    """How far back (s before the impact) to look for a *return*: a still posture the sensor held shortly before
+    the event, which the 'before' window had left (>= ``return_excursion_deg``) and the 'after' window is back
+    in (<= ``return_match_deg``). A body that falls ends in a *new* posture; a phone put back into the pocket
+    after a call, or a person getting up again, ends in the one it had seconds earlier (v4; 0 disables)."""
+    return_excursion_deg: float = 60.0
+    return_match_deg: float = 30.0
+    return_still_g: float = 0.06
+    """A 1 s window counts as a held posture when the std of |a| in it is at most this (standing or lying
+    still, not walking)."""
+    buffer_s: float = 18.0
 
     def __post_init__(self) -> None:
         if not 5.0 <= self.fs_hz <= 200.0:
@@ -119,11 +132,11 @@ class FallConfig:
             raise ValueError("pre_window_s must be (start, end) with start < end <= 0")
         if not (0.0 <= self.post_window_s[0] < self.post_window_s[1]):
             raise ValueError("post_window_s must be (start, end) with 0 <= start < end")
-        need = self.post_window_s[1] - self.pre_window_s[0] + 2 * self.cluster_s + 1.0
+        need = self.post_window_s[1] + max(-self.pre_window_s[0], self.return_window_s) + 2 * self.cluster_s + 1.0
         if not (0.0 <= self.orientation_min_deg < self.orientation_max_deg <= 180.0):
             raise ValueError("need 0 <= orientation_min_deg < orientation_max_deg <= 180")
         if self.buffer_s < need:
-            raise ValueError(f"buffer_s must be >= {need:.1f} s to hold the pre and post windows")
+            raise ValueError(f"buffer_s must be >= {need:.1f} s to hold the pre, post and return windows")
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +433,49 @@ class FallDetector:
             "pre_std_g": pre_std,
         }
 
+    def _returned_posture(self, j: int) -> dict[str, float] | None:
+        """A still posture of the last ``return_window_s`` that the sensor left before the impact and is back in.
+
+        Why: a fall ends in a posture the body did not have a moment ago. Putting a phone back into the pocket
+        after a call (pocket -> ear -> pocket), or standing up again after lying, has every other mark of a fall
+        -- a jolt, a 100-130 deg turn between the 'before' and 'after' windows, stillness -- but it *returns* to an
+        orientation held seconds earlier. Returns the best such match (angles, when) or None.
+        """
+        c = self.config
+        if c.return_window_s <= 0:
+            return None
+        fs = c.fs_hz
+        w, step = max(2, round(fs)), max(1, round(0.5 * fs))  # 1 s windows every 0.5 s
+        lo, hi = max(0, j - round(c.return_window_s * fs)), j - round(2.0 * fs)  # windows end >= 2 s before
+        n = self._g.shape[0]
+        a0, a1 = max(0, j + self._pre[0]), max(0, j + self._pre[1])
+        b0, b1 = min(n, j + self._post[0]), min(n, j + self._post[1])
+        if hi - lo < w or a1 - a0 < self._min_pre or b1 - b0 < 2:
+            return None
+        g = self._g[lo:hi]
+        mag = np.sqrt(np.einsum("ij,ij->i", g, g))
+        cg = np.vstack((np.zeros((1, 3)), np.cumsum(g, axis=0)))
+        cm = np.concatenate(([0.0], np.cumsum(mag)))
+        cm2 = np.concatenate(([0.0], np.cumsum(mag * mag)))
+        st = np.arange(0, hi - lo - w + 1, step)
+        means = (cg[st + w] - cg[st]) / w
+        mm = (cm[st + w] - cm[st]) / w
+        var = (cm2[st + w] - cm2[st]) / w - mm * mm
+        held = var <= c.return_still_g**2
+
+        def angles(v: np.ndarray) -> np.ndarray:
+            norms = np.linalg.norm(means, axis=1) * float(np.linalg.norm(v))
+            cos = np.divide(means @ v, norms, out=np.ones(len(st)), where=norms > 1e-9)
+            return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+        left = angles(self._g[a0:a1].mean(axis=0))
+        back = angles(self._g[b0:b1].mean(axis=0))
+        hit = held & (left >= c.return_excursion_deg) & (back <= c.return_match_deg)
+        if not hit.any():
+            return None
+        i = int(np.flatnonzero(hit)[np.argmin(back[hit])])
+        return {"match_deg": float(back[i]), "excursion_deg": float(left[i]), "at_s": (lo + st[i] - j) / fs}
+
     def _evaluate(self, j: int, t_imp: float, truncated: bool) -> FallDetection | None:
         c = self.config
         # cheap pre-gate (same formulas as features()): most candidates of walking/jogging fail on energy or
@@ -454,6 +510,8 @@ class FallDetector:
             "stillness": math.isfinite(still) and still <= c.stillness_max_g,
         }
         if not all(checks.values()):
+            return None
+        if self._returned_posture(j) is not None:
             return None
         # Score: weighted margins of the evidence (hand-set, not fitted); free fall and velocity support only.
         parts = {

@@ -90,8 +90,8 @@ def _require(name: str) -> Path:
 
 
 # Held-out figures reached (even-numbered subjects, never used to choose thresholds; docs/detection-falls.md
-# counts the looks): waist 96.0 % / 100 %, pocket 98.4 % / 95.1 %. The floors are those values minus about one
-# trial of slack. Waist meets the 95 % / 98 % goal; the pocket set does not reach 98 % specificity.
+# counts the looks): v4 waist 98.4 % / 98.5 %, pocket 98.4 % / 98.8 %. Both sets are asserted at the acceptance
+# bounds (>= 95 % sensitivity, >= 98 % specificity), so one more error on either ADL side fails the test.
 def test_heldout_waist_even_subjects() -> None:
     res = evaluate_dir(_require("falls-umafall-waist"), split="even")
     assert res["errors"] == []
@@ -104,5 +104,5 @@ def test_heldout_pocket_even_subjects() -> None:
     res = evaluate_dir(_require("falls-umafall-pocket"), split="even")
     assert res["errors"] == []
     assert res["falls"] == 125 and res["adls"] == 81
-    assert res["sensitivity"] >= 0.97
-    assert res["specificity"] >= 0.93
+    assert res["sensitivity"] >= 0.95
+    assert res["specificity"] >= 0.98

@@ -237,3 +237,38 @@ def test_soft_landing_needs_descent_and_a_body_like_turn() -> None:
     # a hard fall still takes the ordinary path
     t, acc = _fall_signal()
     assert detect_falls(t, acc)[0].explanation["path"] == "impact"
+
+
+def _postures(
+    rate_hz: float, spans: list[tuple[float, float, tuple[float, float, float]]], impact_at: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Still postures (gravity vectors) over time spans, with a 0.35 s, 0.3 g descent and a 3 g impact."""
+    t = np.arange(0.0, 18.0, 1.0 / rate_hz)
+    acc = np.zeros((t.size, 3))
+    for start, end, g in spans:
+        acc[(t >= start) & (t < end)] = np.asarray(g) / np.linalg.norm(g)
+    acc[(t >= impact_at - 0.35) & (t < impact_at)] *= 0.3
+    acc[(t >= impact_at) & (t < impact_at + 0.08)] = [0.0, 0.0, 3.0]
+    return t, acc + 0.005 * np.random.default_rng(4).standard_normal(acc.shape)
+
+
+def test_return_to_an_earlier_posture_is_not_a_fall() -> None:
+    """Phone out of the pocket to the ear for a call, then put back: the put-back has a jolt, a 115 deg turn
+    between the 'before' and 'after' windows and stillness, like a fall -- but the sensor ends in the posture it
+    held 8 s earlier. A body that falls ends in a new posture."""
+    th = np.radians(115)
+    pocket, ear = (1.0, 0.0, 0.0), (float(np.cos(th)), 0.0, float(np.sin(th)))
+    t, acc = _postures(100, [(0, 4, pocket), (4.5, 10, ear), (10.08, 18, pocket)], impact_at=10.0)
+    assert detect_falls(t, acc) == []
+    dets = detect_falls(t, acc, FallConfig(return_window_s=0.0))  # the return test is what rejects it
+    assert len(dets) == 1 and abs(dets[0].t_impact - 10.0) < 0.1
+
+
+def test_fall_into_a_new_posture_after_an_earlier_change_is_detected() -> None:
+    """Lying on the back, up on the feet for 6 s, then a fall onto the side: an earlier posture exists that the
+    'before' window differs from, but the body does not end in it, so this is a fall."""
+    t, acc = _postures(50, [(0, 3.5, (0, 0, 1)), (4, 10, (1, 0, 0)), (10.08, 18, (0, 1, 0))], impact_at=10.0)
+    dets = detect_falls(t, acc)
+    assert len(dets) == 1 and abs(dets[0].t_impact - 10.0) < 0.1
+    with pytest.raises(ValueError):
+        FallConfig(buffer_s=12.0)  # too short to hold the return window
