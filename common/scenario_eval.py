@@ -55,6 +55,13 @@ EXPLAINS: dict[str, tuple[str, timedelta]] = {
     "device_offline": ("device_silent", timedelta(hours=3)),
     "malformed": ("device_silent", timedelta(hours=3)),
 }
+# Alerts of another type that describe the same injected situation correctly: a fall-risk resident who gets up at
+# night and does not come back (``not_returned_to_bed``, a dementia resident's ``night_wandering``) *is* out of bed
+# at night for longer than ``bed_exit_minutes`` -- exactly what ``bed_exit_night`` says.
+ALSO_EXPLAINS: dict[str, tuple[tuple[str, timedelta], ...]] = {
+    "not_returned_to_bed": (("bed_exit_night", timedelta(hours=3)),),
+    "night_wandering": (("bed_exit_night", timedelta(hours=1)),),
+}
 EARLY = timedelta(minutes=2)  # clock jitter between the label and the detector
 
 
@@ -116,6 +123,10 @@ def score(labels: Sequence[Label], alerts: Sequence[Any]) -> dict[str, Any]:
                                "resident": label.resident})  # fmt: skip
             for i in hits:
                 explained[i] = True
+            for other, other_window in ALSO_EXPLAINS.get(label.kind, ()):
+                for i, a in enumerate(alerts):
+                    if _matches(label, a, other, other_window):
+                        explained[i] = True
             lie = _lie_window(label)
             if lie is not None:  # lying on the floor is also a silence: long-lie stages and inactivity are right
                 for i, a in enumerate(alerts):

@@ -41,6 +41,22 @@ def test_scoring_matches_type_time_site_and_resident() -> None:
     assert result["device_silent"]["recall"] == 1.0
 
 
+def test_related_alert_types_explain_a_label_without_counting_as_its_recall() -> None:
+    """A fall-risk resident who gets up at night and does not return is rightly ``bed_exit_night`` too; the label
+    still needs its own ``not_back_in_bed`` for recall, and a bed-exit alert of another resident stays false."""
+    t = datetime(2026, 1, 1, 18, tzinfo=UTC)
+    labels = [Label(t, "not_returned_to_bed", "s1", "r1", {})]
+    alerts = [
+        _A("bed_exit_night", t + timedelta(minutes=20), "s1", "r1"),
+        _A("bed_exit_night", t + timedelta(minutes=21), "s1", "r2"),
+    ]
+    result = score(labels, alerts)
+    table = result["per_type"]
+    assert table["not_back_in_bed"]["recall"] == 0.0
+    assert table["bed_exit_night"]["alerts"] == 2 and table["bed_exit_night"]["true"] == 1
+    assert [a["resident"] for a in result["false_alerts"]] == ["r2"]
+
+
 def test_smoke_scenario_end_to_end(session_db: str) -> None:
     args = argparse.Namespace(
         scenario=DEFAULT_SCENARIO, homes=5, facilities=1, beds=40, days=2, seed=3, start="2026-11-01", json=True
