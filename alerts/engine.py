@@ -29,7 +29,14 @@ from alerts.context import DeviceMeta, Registry, ResidentInfo
 from alerts.convert import ActivityConverter, Incoming, accel_arrays, activity_level, local_naive, steady_gravity
 from alerts.convert import field as get
 from alerts.falls import FallConfig, FallDetector
-from alerts.fusion import FallFusionConfig, fuse_device_fall
+from alerts.fusion import (
+    FallFusionConfig,
+    FallFusionDecision,
+    HeldFall,
+    confirm_held_fall,
+    fuse_device_fall,
+    weak_only,
+)
 from alerts.inactivity import HomeActivityMonitor
 from alerts.longlie import DEFAULT_STAGES_S, Episode, LongLieTracker, StageDue, stage_severity
 from alerts.records import Resolution, StoredAlert, episode_from_row
@@ -45,6 +52,9 @@ class EngineConfig:
     fall: FallConfig | None = None
     fusion_window: timedelta = timedelta(seconds=60)
     """Corroboration window of a device fall event: radar on floor, our accel detection, motion elsewhere."""
+    fusion_hold: timedelta = timedelta(seconds=45)
+    """A device fall accepted only because nobody moves elsewhere waits this long for what follows (motion in
+    another room, the wearable walking or upright, the bed pad occupied all along reject it); 0 decides at once."""
     recovery_grace: timedelta = timedelta(seconds=5)
     """Evidence within this time of the fall belongs to the fall itself (a radar still saying 'standing')."""
     walking_std_g: float = 0.15
@@ -86,6 +96,8 @@ class SiteState:
     last_motion: dict[str, datetime] = field(default_factory=dict)  # room -> last PIR motion
     radar_floor: dict[str, datetime] = field(default_factory=dict)  # room -> radar sees someone on the floor since
     accel_falls: dict[str, datetime] = field(default_factory=dict)  # resident/device -> our last accel detection
+    wearable_up: dict[str, datetime] = field(default_factory=dict)  # resident/device -> wearable walking/upright
+    held_falls: list[HeldFall] = field(default_factory=list)  # weakly supported device falls awaiting confirmation
     wandering: WanderingWatch = field(default_factory=WanderingWatch)
 
 
@@ -141,6 +153,7 @@ class DetectionEngine:
         """Advance the clock: long-lie stages, silent devices, and (every ``activity_tick``) the routine monitors."""
         alerts: list[Alert] = []
         for st in self.sites.values():
+            alerts += self._confirm_held_falls(st, now)
             for due in st.long_lie.due(now):
                 alerts.append(self._long_lie_alert(due))
         alerts += self._check_silence(now)
@@ -398,6 +411,8 @@ class DetectionEngine:
             # sitting, no longer lying on the floor. Someone who got up and sat down moves too little for the
             # walking test, and a recovered fall would otherwise escalate to the critical long-lie stages.
             reason = "wearable upright"
+        if reason:
+            st.wearable_up[res.id if res else dev.id] = datetime.fromtimestamp(float(t[-1]), UTC)
         if st.long_lie.episodes and reason:
             start = datetime.fromtimestamp(float(t[0]), UTC)
             for ep in st.long_lie.recover(start, grace=self.config.recovery_grace, resident_id=res.id if res else None):
@@ -432,13 +447,60 @@ class DetectionEngine:
         )  # fmt: skip
         if not decision.accept:
             return []
+        if weak_only(decision) and self.config.fusion_hold > timedelta(0):
+            seen = room or max(st.last_motion, key=lambda r: st.last_motion[r], default=None)
+            held = HeldFall(dev.id, dev.site_id, res.id if res else None, room, ts, ts + self.config.fusion_hold,
+                            item.received_at, decision, seen_room=seen)  # fmt: skip
+            st.held_falls.append(held)
+            return []
+        return self._accept_device_fall(
+            st, dev, res, room=room, ts=ts, conf=conf, decision=decision, received_at=item.received_at
+        )
+
+    def _accept_device_fall(
+        self, st: SiteState, dev: DeviceMeta, res: ResidentInfo | None, *, room: str | None, ts: datetime,
+        conf: float, decision: FallFusionDecision, received_at: datetime,
+    ) -> list[Alert]:  # fmt: skip
         st.long_lie.start(self._episode(dev, res, ts, "fall", room))
         zh, en = texts.device_fall(dev, self.registry.room_kind(room), conf, decision.reason)
         evidence = {"source": dev.kind, "device_id": dev.id, "room_id": room, "reason": decision.reason,
-                    "received_at": item.received_at.isoformat(), **decision.explanation}  # fmt: skip
+                    "received_at": received_at.isoformat(), **decision.explanation}  # fmt: skip
         return self._gated(
             st, self._alert("fall", Severity.URGENT, ts, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence)
         )
+
+    def _confirm_held_falls(self, st: SiteState, now: datetime) -> list[Alert]:
+        """Decide the held device falls whose hold ended, from what the home's sensors said meanwhile."""
+        due = [h for h in st.held_falls if h.until <= now]
+        if not due:
+            return []
+        st.held_falls = [h for h in st.held_falls if h.until > now]
+        alerts: list[Alert] = []
+        grace = self.config.recovery_grace
+        for h in due:
+            dev = self.registry.devices.get(h.device_id)
+            if dev is None:
+                continue
+            res = self.registry.residents.get(h.resident_id) if h.resident_id else None
+            subject = h.resident_id or h.device_id
+            accel = st.accel_falls.get(subject)
+            up = st.wearable_up.get(subject)
+            mon = st.monitors.get("home")
+            bed_since = mon.in_bed_since() if mon else None
+            decision = confirm_held_fall(
+                h,
+                motion_elsewhere_after=any(r != h.seen_room and t > h.ts + grace for r, t in st.last_motion.items()),
+                wearable_up_after=up is not None and up > h.ts + grace,
+                in_bed_throughout=bed_since is not None and bed_since <= local_naive(h.ts, self.registry.tz(h.site_id)),
+                radar_on_floor=h.room_id is not None and h.room_id in st.radar_floor,
+                wearable_fall_detected=accel is not None and abs(accel - h.ts) <= self.config.fusion_window,
+            )  # fmt: skip
+            if decision.accept:
+                conf = float(decision.explanation.get("confidence", 0.0))
+                alerts += self._accept_device_fall(
+                    st, dev, res, room=h.room_id, ts=h.ts, conf=conf, decision=decision, received_at=h.received_at
+                )
+        return alerts
 
     def _on_sos(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:
         st = self.site(dev.site_id)

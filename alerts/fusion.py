@@ -10,15 +10,22 @@ The rule here is deliberately small and explainable:
   is no motion anywhere else in the home (a single resident cannot be on the floor and in the kitchen);
 * motion elsewhere in the home within the window vetoes a corroboration-only acceptance (another person or the
   resident walking around) but never a high-confidence one: a missed fall costs more than a false alarm.
+
+"Nobody moves elsewhere" is weak on its own: a lone resident sitting still or asleep gives it to every false
+alarm of their wearable. So an acceptance resting on that alone is *held* for a short time (:class:`HeldFall`,
+:func:`confirm_held_fall`) and confirmed only if what follows agrees: no motion in another room after the event,
+the wearable not walking or upright again, the bed pad not occupied all along (someone in bed is not on the
+floor). A fall corroborated by a radar on-floor posture or our own accelerometer detector is never held.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-__all__ = ["FallFusionConfig", "FallFusionDecision", "fuse_device_fall"]
+__all__ = ["FallFusionConfig", "FallFusionDecision", "HeldFall", "confirm_held_fall", "fuse_device_fall", "weak_only"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +43,7 @@ class FallFusionDecision:
     accept: bool
     reason: str
     """Machine-readable reason code: high_confidence, corroborated, motion_elsewhere, not_corroborated,
-    low_confidence."""
+    low_confidence; for a held fall (:func:`confirm_held_fall`) also still_after, moved_after, in_bed."""
     explanation: dict[str, Any] = field(default_factory=dict)
 
 
@@ -82,3 +89,62 @@ def fuse_device_fall(
     if support:
         return FallFusionDecision(True, "corroborated", evidence)
     return FallFusionDecision(False, "not_corroborated", evidence)
+
+
+def weak_only(decision: FallFusionDecision) -> bool:
+    """Accepted on "no motion elsewhere" alone: the acceptance that is held for confirmation."""
+    return decision.reason == "corroborated" and decision.explanation.get("supporting") == ["no_motion_elsewhere"]
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFall:
+    """A device fall event accepted on weak evidence only, waiting until ``until`` for what follows."""
+
+    device_id: str
+    site_id: str
+    resident_id: str | None
+    room_id: str | None
+    ts: datetime
+    until: datetime
+    received_at: datetime
+    decision: FallFusionDecision
+    seen_room: str | None = None
+    """Where the resident is: the device's room, or for a wearable the room of the last motion before the event.
+    Motion there afterwards may be the fallen person moving on the floor; motion in any other room is not."""
+
+
+def confirm_held_fall(
+    held: HeldFall,
+    *,
+    motion_elsewhere_after: bool,
+    wearable_up_after: bool,
+    in_bed_throughout: bool,
+    radar_on_floor: bool = False,
+    wearable_fall_detected: bool = False,
+) -> FallFusionDecision:
+    """Decide a held fall at the end of its hold from the evidence that arrived meanwhile.
+
+    Strong evidence (a radar on-floor posture, our accelerometer detector) confirms it; any sign of a person up
+    and about -- motion in another room, the wearable walking or back in its upright orientation -- or a bed pad
+    occupied since before the event rejects it (reason ``moved_after`` / ``in_bed``); otherwise the stillness
+    that followed confirms it (reason ``still_after``).
+    """
+    evidence = {
+        **held.decision.explanation,
+        "held_until": held.until.isoformat(),
+        "motion_elsewhere_after": motion_elsewhere_after,
+        "wearable_up_after": wearable_up_after,
+        "in_bed_throughout": in_bed_throughout,
+    }
+    if radar_on_floor or wearable_fall_detected:
+        strong = [
+            n
+            for n, ok in (("radar_on_floor", radar_on_floor), ("wearable_fall_detected", wearable_fall_detected))
+            if ok
+        ]
+        return FallFusionDecision(True, "corroborated", {**evidence, "supporting": [*strong, "no_motion_elsewhere"]})
+    if motion_elsewhere_after or wearable_up_after:
+        return FallFusionDecision(False, "moved_after", evidence)
+    if in_bed_throughout:
+        return FallFusionDecision(False, "in_bed", evidence)
+    return FallFusionDecision(True, "still_after", {**evidence, "supporting": ["no_motion_elsewhere", "still_after"]})

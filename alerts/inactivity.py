@@ -212,6 +212,10 @@ class HomeActivityMonitor:
 
     # --- state helpers ----------------------------------------------------------------------------------------
 
+    def in_bed_since(self) -> datetime | None:
+        """Local time since when a bed pad says the person is in bed (None: not in bed, or no pad)."""
+        return self.bed_since if self._in_bed() else None
+
     def _in_bed(self) -> bool:
         return any(occ and self.rest_kinds.get(s) == "bed" for s, occ in self.occupied.items())
 

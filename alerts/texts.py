@@ -32,6 +32,12 @@ ROOM_ZH = {
 FUSION_ZH = {
     "high_confidence": "设备置信度高",
     "corroborated": "有其他传感器佐证",
+    "still_after": "事件后家中无人走动，长者未起身",
+}
+FUSION_EN = {
+    "high_confidence": "high device confidence",
+    "corroborated": "corroborated by other sensors",
+    "still_after": "nobody moved in the home and the resident did not get up afterwards",
 }
 
 
@@ -49,7 +55,7 @@ def duration(seconds: float) -> tuple[str, str]:
 def device_fall(dev: DeviceMeta, room_kind: str, confidence: float, reason: str) -> tuple[str, str]:
     where_zh = ROOM_ZH.get(room_kind, "") if room_kind != "other" else ""
     where_en = f" in the {room_kind}" if room_kind != "other" else ""
-    why_en = "high device confidence" if reason == "high_confidence" else "corroborated by other sensors"
+    why_en = FUSION_EN.get(reason, reason)
     zh = (
         f"{DEVICE_ZH.get(dev.kind, dev.kind)}（{dev.id}）{where_zh}报告跌倒，置信度 {confidence:.2f}"
         f"（{FUSION_ZH.get(reason, reason)}）。期望：正常行走或坐卧；观察：跌倒。请立即确认长者状况。"

@@ -439,3 +439,46 @@ def test_night_wandering_inside_one_zone_is_seen_from_the_bed_pad(mk: Clock) -> 
     assert found[0].resident_id == "r2" and found[0].evidence["bed_exit"].endswith("01:30:00")
     assert "Out of bed since 01:30" in found[0].explanation_en
     assert run([*short_visit, (4.5, False), (4.7, True)]) == []  # back in bed after 12 min
+
+
+def _weak_fall(eng: DetectionEngine, mk: Clock, device: str = "wear-1") -> list[Alert]:
+    """The resident last seen in the bedroom 2 min ago, then a mid-confidence fall event: only 'nobody moves'."""
+    eng.process(mk.reading("pir-bed", MotionTelemetry, at(-120), motion=True))
+    return eng.process(mk.reading(device, FallEvent, at(0), confidence=0.6))
+
+
+def test_weakly_supported_fall_is_held_then_confirmed_by_stillness(eng: DetectionEngine, mk: Clock) -> None:
+    assert _weak_fall(eng, mk) == []  # held: "nobody moves elsewhere" alone is weak evidence
+    eng.process(mk.reading("pir-bed", MotionTelemetry, at(20), motion=True))  # the fallen person, same room
+    assert [a for a in eng.tick(at(30)) if a.type == "fall"] == []
+    found = eng.tick(at(46))
+    falls = [a for a in found if a.type == "fall"]
+    assert len(falls) == 1 and falls[0].ts == at(0)  # the alert keeps the event's time
+    assert falls[0].evidence["reason"] == "still_after" and falls[0].evidence["motion_elsewhere_after"] is False
+    assert "did not get up" in falls[0].explanation_en
+    # accepted late, the long lie still counts from the fall: stage 1 (30 s) is due in the same tick
+    assert [a.evidence["stage"] for a in found if a.type == "long_lie"] == [1]
+
+
+def test_held_fall_rejected_when_the_resident_walks_to_another_room(eng: DetectionEngine, mk: Clock) -> None:
+    assert _weak_fall(eng, mk) == []
+    eng.process(mk.reading("pir-kit", MotionTelemetry, at(25), motion=True))
+    assert [a for a in eng.tick(at(60)) if a.type in ("fall", "long_lie")] == []
+    assert [a for a in eng.tick(at(400)) if a.type == "long_lie"] == []  # no episode was started
+
+
+def test_held_fall_rejected_while_in_bed_all_along(eng: DetectionEngine, mk: Clock) -> None:
+    eng.process(mk.reading("bed-1", BedTelemetry, at(-900), occupied=True))
+    assert _weak_fall(eng, mk) == []
+    assert [a for a in eng.tick(at(60)) if a.type == "fall"] == []
+
+
+def test_held_fall_confirmed_by_a_radar_on_floor_and_hold_can_be_disabled(mk: Clock) -> None:
+    eng = DetectionEngine(registry(), now=T0)
+    assert _weak_fall(eng, mk, device="radar-1") == []
+    eng.process(mk.reading("radar-1", PresenceTelemetry, at(10), present=True, posture="lying", on_floor=True))
+    falls = [a for a in eng.tick(at(50)) if a.type == "fall"]
+    assert [f.evidence["reason"] for f in falls] == ["corroborated"]
+    assert "radar_on_floor" in falls[0].evidence["supporting"]
+    now = DetectionEngine(registry(), EngineConfig(fusion_hold=timedelta(0)), now=T0)
+    assert [a.evidence["reason"] for a in _weak_fall(now, Clock())] == ["corroborated"]  # decided at once
