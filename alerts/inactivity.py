@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from alerts.activity import HomeEvent, ResidentProfile
+from alerts.activity import REST_KINDS, HomeEvent, ResidentProfile
 from alerts.alert import Alert, AlertGate, Severity
 from alerts.baseline import Routine
 from alerts.tails import TailModel, log_normal_prior
@@ -187,7 +187,11 @@ class HomeActivityMonitor:
                         self.tails.observe(self.context, -math.log(max(self._exp_survival(ts)[1], 1e-300)))
                     self.routine.observe_silence(self.context, start, ts, ended=True)
             self.last_human = ts
-            self.context = self._context_of(event)
+            if event.value == 1 or event.kind in REST_KINDS or event.doorway is not None:
+                self.context = self._context_of(event)
+            # else: a sensor that stops seeing someone (a PIR clearing, a radar's "nobody here") says the person
+            # *was* in its room, not that they still are: they may have gone on to the room of a later event, to
+            # bed, or out of the front door. The clock restarts; where the silence is judged does not change.
             self.episode_alerted = set()
             self._track_stays(ts, event.value == 1)
             if self.context == "away":

@@ -67,6 +67,7 @@ class DetectionWorker:
             long_lie_stages_s=tuple(settings.detect_long_lie_stages_s),
             activity_tick=timedelta(seconds=settings.detect_activity_tick_s),
             recovery_grace=timedelta(seconds=settings.detect_recovery_grace_s),
+            fusion_hold=timedelta(seconds=settings.detect_fusion_hold_s),
         )
         self._in: queue.SimpleQueue[Sequence[Incoming | _Emit]] = queue.SimpleQueue()
         self._out: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()

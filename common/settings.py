@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     detect_recovery_grace_s: float = Field(
         default=5.0, ge=0, description="Recovery evidence this soon after a fall is the fall itself (sensor lag)."
     )
+    detect_fusion_hold_s: float = Field(
+        default=45.0,
+        ge=0,
+        description="A device fall supported only by 'no motion elsewhere' waits this long for confirmation (0: none).",
+    )
     detect_client_id: str = Field(
         default="", description="MQTT client id of the alert publisher (default: <ingest_client_id>-detect)."
     )

@@ -335,6 +335,37 @@ def test_bathroom_off_edge_and_long_gaps_do_not_join_visits() -> None:
     assert [a for a in alerts if a.type == "bathroom_prolonged"] == []
 
 
+def test_an_off_edge_does_not_move_the_silence_to_its_room(home: list[HomeEvent]) -> None:
+    """A sensor clearing after the person moved on says where they *were*. Into bed at 20:49 while the bathroom
+    radar reports "nobody here" in the same second: the silence is a night in bed, not a 43 min bathroom stay
+    (seen in the simulator's scenario run). A hall PIR clearing after the front door: still out, not at home."""
+    t = START + timedelta(days=20, hours=20, minutes=49)
+    events = cut(home, t - timedelta(minutes=10), 10)
+    events += [
+        _ev(t - timedelta(minutes=10), "pir-bathroom", "motion", "bathroom"),
+        _ev(t, "pir-bedroom", "motion", "bedroom"),
+        _ev(t + timedelta(seconds=2), "bed", "bed", "bedroom", 1),
+        _ev(t + timedelta(seconds=2), "radar-bath", "motion", "bathroom", 0),
+    ]
+    mon = HomeActivityMonitor()
+    end = t + timedelta(hours=2)
+    alerts = mon.replay(sorted((e for e in events if e.ts <= end), key=lambda e: e.ts), until=end)
+    assert mon.context == "bed"
+    assert [a for a in alerts if a.ts >= t and a.type in ("bathroom_prolonged", "inactivity")] == []
+    out = START + timedelta(days=20, hours=10)
+    events = cut(home, out, 6)
+    events += [
+        _ev(out - timedelta(seconds=20), "pir-hall", "motion", "hall", 1),
+        _ev(out, "front", "door", "entrance", 1),
+        _ev(out + timedelta(seconds=10), "front", "door", "entrance", 0),
+        _ev(out + timedelta(seconds=40), "pir-hall", "motion", "hall", 0),
+    ]
+    mon = HomeActivityMonitor()
+    end = out + timedelta(hours=6)
+    alerts = mon.replay(sorted((e for e in events if e.ts <= end), key=lambda e: e.ts), until=end)
+    assert mon.context == "away" and silence_alerts(alerts, out) == []
+
+
 # --- heavy-tailed silences (alerts/tails.py) and doorways ----------------------------------------------------
 
 
