@@ -63,6 +63,14 @@ ALSO_EXPLAINS: dict[str, tuple[tuple[str, timedelta], ...]] = {
     "night_wandering": (("bed_exit_night", timedelta(hours=1)),),
 }
 EARLY = timedelta(minutes=2)  # clock jitter between the label and the detector
+# ``bed_exit_night`` means "out of bed at night and not back within bed_exit_minutes" (issue 4, default 20 min):
+# a shorter labelled exit must *not* raise it, so it is scored as expected-silent (an alert there is unexplained).
+BED_EXIT_MINUTES = 20.0
+
+
+def _expected_silent(label: Label) -> bool:
+    minutes = label.details.get("minutes")
+    return label.kind == "bed_exit" and minutes is not None and float(minutes) < BED_EXIT_MINUTES
 
 
 @dataclass(frozen=True)
@@ -110,8 +118,11 @@ def score(labels: Sequence[Label], alerts: Sequence[Any]) -> dict[str, Any]:
     per_type: dict[str, dict[str, Any]] = defaultdict(lambda: {"labels": 0, "detected": 0, "alerts": 0, "true": 0})
     missed: list[dict[str, Any]] = []
     explained = [False] * len(alerts)
+    silent: dict[str, int] = defaultdict(int)
     for label in labels:
-        if label.kind in EXPECTED:
+        if _expected_silent(label):
+            silent[label.kind] += 1
+        elif label.kind in EXPECTED:
             want, window = EXPECTED[label.kind]
             row = per_type[want]
             row["labels"] += 1
@@ -153,7 +164,7 @@ def score(labels: Sequence[Label], alerts: Sequence[Any]) -> dict[str, Any]:
             "recall": round(row["detected"] / row["labels"], 3) if row["labels"] else None,
             "precision": round(row["true"] / row["alerts"], 3) if row["alerts"] else None,
         }
-    return {"per_type": table, "missed": missed, "false_alerts": false_alerts}
+    return {"per_type": table, "missed": missed, "false_alerts": false_alerts, "expected_silent": dict(silent)}
 
 
 class _Collector:
@@ -294,6 +305,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         rec = "-" if row["recall"] is None else f"{row['recall']:.2f}"
         prec = "-" if row["precision"] is None else f"{row['precision']:.2f}"
         print(f"{t:<20} {row['labels']:>8} {row['detected']:>8} {rec:>7} {row['alerts']:>7} {prec:>9}")
+    for kind, n in result.get("expected_silent", {}).items():
+        print(f"{n} {kind} label(s) below the alert's definition (e.g. back in bed within 20 min): no alert expected")
     for m in result["missed"]:
         print(f"missed: {m}")
     for f in result["false_alerts"][:20]:

@@ -73,7 +73,7 @@ PARAMS = {
     "not_returning_to_bed": set(),
     "night_wandering": {"minutes", "exit"},
     "zone_exit": {"minutes"},
-    "bed_exit": {"count_exits"},
+    "bed_exit": {"count_exits", "minutes"},
     "sos": {"long_press"},
     "device_dies": {"minutes", "down_hours"},
     "device_silent": {"minutes"},
@@ -395,7 +395,7 @@ class Injector:
                 s = at(segs, tt)
                 if s is None:
                     break
-                dur = r.randint(2, 6) * MIN_MS
+                dur = int(float(p["minutes"]) * MIN_MS) if p.get("minutes") is not None else r.randint(2, 6) * MIN_MS
                 one = [Seg(tt, tt + dur, rt.bedroom, "walk", occ)]
                 segs = overlay(segs, [x for x in one if x.end <= b])
                 self._label(tt, e, "bed_exit", minutes=dur / MIN_MS, was=s.activity)

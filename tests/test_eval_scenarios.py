@@ -57,6 +57,22 @@ def test_related_alert_types_explain_a_label_without_counting_as_its_recall() ->
     assert [a["resident"] for a in result["false_alerts"]] == ["r2"]
 
 
+def test_short_bed_exits_expect_no_alert_long_ones_do() -> None:
+    t = datetime(2026, 1, 1, 17, tzinfo=UTC)
+    labels = [
+        Label(t, "bed_exit", "f1", "r1", {"minutes": 4.0}),  # back in bed within 20 min: no alert wanted
+        Label(t + timedelta(hours=2), "bed_exit", "f1", "r1", {"minutes": 35.0}),
+    ]
+    alerts = [_A("bed_exit_night", t + timedelta(hours=2, minutes=20), "f1", "r1")]
+    result = score(labels, alerts)
+    assert result["expected_silent"] == {"bed_exit": 1}
+    row = result["per_type"]["bed_exit_night"]
+    assert (row["labels"], row["detected"], row["precision"]) == (1, 1, 1.0)
+    # an alert on the short exit would be unexplained
+    early = score(labels[:1], [_A("bed_exit_night", t + timedelta(minutes=20), "f1", "r1")])
+    assert early["per_type"]["bed_exit_night"]["precision"] == 0.0
+
+
 def test_smoke_scenario_end_to_end(session_db: str) -> None:
     args = argparse.Namespace(
         scenario=DEFAULT_SCENARIO, homes=5, facilities=1, beds=40, days=2, seed=3, start="2026-11-01", json=True
