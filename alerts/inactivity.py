@@ -47,6 +47,7 @@ _ROOM_ZH = {
     "away": "外出",
 }
 _ROOM_EN = {"bed": "in bed", "seat": "on the seat/sofa", "away": "out"}
+_PASSAGE = timedelta(minutes=2)  # door events this close together are one passage through the front door
 
 BASE_SEVERITY = {
     "inactivity": Severity.WARNING,
@@ -163,6 +164,8 @@ class HomeActivityMonitor:
         self.bath_last: datetime | None = None  # its latest event
         self.bath_visit_minutes: list[float] = []
         self.bath_alerted = False
+        self.passage_from: str | None = None  # context before the current front-door passage began
+        self.passage_last: datetime | None = None  # its latest door event
 
     # --- inputs -----------------------------------------------------------------------------------------------
 
@@ -227,7 +230,14 @@ class HomeActivityMonitor:
         """Where the silence that starts now is judged: at rest, out, or the room last seen in."""
         doorway = event.doorway
         if doorway == "exterior":
-            return "away"  # front door, then nothing inside: went out (a later inside event overrides)
+            # One passage (opening, closing however much later, and door events moments after) has one direction:
+            # out if it began at home, in if it began while out. Coming home and collapsing in the hall must not
+            # read as "still out"; only an opening can begin a passage (the closing belongs to its opening).
+            new_passage = self.passage_last is None or event.ts - self.passage_last > _PASSAGE
+            if self.passage_from is None or (event.value == 1 and new_passage):
+                self.passage_from = self.context
+            self.passage_last = event.ts
+            return "entrance" if self.passage_from == "away" else "away"
         if doorway == "interior":
             return "hall"  # passed an inner doorway: in transit, on either side of it
         for sensor, occ in self.occupied.items():
@@ -633,6 +643,8 @@ class HomeActivityMonitor:
             "bath_last": iso(self.bath_last),
             "bath_visit_minutes": list(self.bath_visit_minutes),
             "bath_alerted": self.bath_alerted,
+            "passage_from": self.passage_from,
+            "passage_last": iso(self.passage_last),
         }
 
     @classmethod
@@ -667,4 +679,6 @@ class HomeActivityMonitor:
         monitor.bath_last = dt(data.get("bath_last"))
         monitor.bath_visit_minutes = [float(x) for x in data.get("bath_visit_minutes", [])]
         monitor.bath_alerted = bool(data.get("bath_alerted", False))
+        monitor.passage_from = data.get("passage_from")
+        monitor.passage_last = dt(data.get("passage_last"))
         return monitor

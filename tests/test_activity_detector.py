@@ -134,6 +134,28 @@ def test_went_out_is_not_flagged(home: list[HomeEvent]) -> None:
     assert silence_alerts(alerts, t) == []
 
 
+def test_coming_home_then_silence_is_flagged(home: list[HomeEvent]) -> None:
+    """Out through the front door at 10:00, back through it at 11:00, then nothing: the return passage puts the
+    person at home (in the entrance), so the silence is judged -- not taken for a second outing."""
+    t = START + timedelta(days=20, hours=10)
+    back = t + timedelta(hours=1)
+    events = cut(home, t, 10)
+    events += [
+        _ev(t, "front", "door", "entrance", 1),
+        _ev(t + timedelta(seconds=30), "front", "door", "entrance", 0),
+        _ev(back, "front", "door", "entrance", 1),
+        _ev(back + timedelta(seconds=20), "front", "door", "entrance", 0),
+    ]
+    end = t + timedelta(hours=8)
+    mon = HomeActivityMonitor()
+    alerts = mon.replay(sorted((e for e in events if e.ts <= end), key=lambda e: e.ts), until=end)
+    found = silence_alerts(alerts, t)
+    assert found and found[0].ts <= back + timedelta(hours=4), [(a.ts, a.type) for a in alerts if a.ts >= t]
+    assert found[0].evidence["context"] == "entrance"
+    restored = HomeActivityMonitor.restore(json.loads(json.dumps(mon.snapshot())))
+    assert (restored.passage_from, restored.passage_last) == (mon.passage_from, mon.passage_last)
+
+
 def test_night_sleep_is_not_flagged_but_no_morning_rise_is(home: list[HomeEvent]) -> None:
     # Normal nights: covered by test_normal_routine_no_alert (28 nights in bed, no alert). Now stay in bed.
     wake = START + timedelta(days=21, hours=5, minutes=30)
