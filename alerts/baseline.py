@@ -55,6 +55,9 @@ _EVENT_PRIOR = (0.5,) * 6 + (2.0,) * 17 + (0.5,)
 _IN_BED_PRIOR = (0.9,) * 6 + (0.6,) + (0.1,) * 15 + (0.5, 0.8)
 
 
+_NIGHT = tuple(p >= 0.5 for p in _IN_BED_PRIOR)  # hours of the night band of the home level (22:00-06:59)
+
+
 def population_hazard(context: str, hour: int) -> float:
     """Cold-start bout hazard (per hour) of a context at an hour of the day."""
     return _PRIORS[context_group(context)][hour]
@@ -158,9 +161,15 @@ class Routine:
             # Indirect standardisation: observed bouts / bouts the population prior expects over this home's own
             # exposure, Gamma(a, a)-shrunk to 1. An hour of day with little exposure then starts from this home's
             # level (a busy home's quiet evening kitchen) rather than from the deliberately low population rate.
+            # Night and day get a level each: a home that is busy by day says nothing about its nights, and on the
+            # first night a day-only level would turn the quiet night prior into a busy one (MIT-1's first night
+            # alerted after 10.8 h that way).
             a = self.strength_level
-            level = (a + sum(raw_n)) / (a + sum(p * e for p, e in zip(prior, raw_e, strict=True)))
-            prior = tuple(level * p for p in prior)
+            levels = {}
+            for band in (True, False):
+                hours = [h for h in range(24) if _NIGHT[h] is band]
+                levels[band] = (a + sum(raw_n[h] for h in hours)) / (a + sum(prior[h] * raw_e[h] for h in hours))
+            prior = tuple(levels[_NIGHT[h]] * prior[h] for h in range(24))
         hod = []
         for h in range(24):
             mu_g = (self.strength_group * prior[h] + g_n[h]) / (self.strength_group + g_e[h])
