@@ -31,7 +31,7 @@ from typing import Any
 from alerts.activity import REST_KINDS, HomeEvent, ResidentProfile
 from alerts.alert import Alert, AlertGate, Severity
 from alerts.baseline import Routine
-from alerts.tails import TailModel, log_normal_prior
+from alerts.tails import TailModel, day_band, log_normal_prior
 
 _EPOCH = datetime(2000, 1, 1)
 _ROOM_ZH = {
@@ -82,7 +82,8 @@ class DetectorConfig:
     a Gamma frailty whose shape ``k`` is learned from the home's own closed silences, with a log-normal prior
     around ``tail_prior_k`` (width ``tail_prior_width`` in ln k: a new home assumes near-Poisson silences and
     must *show* long quiet spells before it is trusted with them); ``tail_group_weight`` is the share of the
-    other rooms' evidence a room borrows.
+    other rooms' evidence a room borrows, ``tail_band_weight`` the share of the other parts of the day's (the
+    tail is learned per part of the day: evening TV vs morning chores).
     """
 
     false_alert_budget: float = 0.2
@@ -104,6 +105,7 @@ class DetectorConfig:
     learning_min_silence: timedelta = timedelta(hours=4)
     tail_calibration: bool = True
     tail_group_weight: float = 1.0
+    tail_band_weight: float = 0.0
     tail_prior_k: float = 50.0
     tail_prior_width: float = 1.0
     cooldowns: dict[str, timedelta] = field(
@@ -144,6 +146,7 @@ class HomeActivityMonitor:
         self.gate = AlertGate(cooldowns=dict(self.config.cooldowns))
         self.tails = TailModel(
             group_weight=self.config.tail_group_weight,
+            band_weight=self.config.tail_band_weight,
             prior=log_normal_prior(self.config.tail_prior_k, self.config.tail_prior_width),
         )
         self.clock: datetime | None = None
@@ -187,7 +190,8 @@ class HomeActivityMonitor:
                 if ts > start:  # a new bout after a real silence: time at risk plus one event
                     if self.context != "away":
                         # how improbable this silence was *before* the model learns from it: tail evidence
-                        self.tails.observe(self.context, -math.log(max(self._exp_survival(ts)[1], 1e-300)))
+                        lam = -math.log(max(self._exp_survival(ts)[1], 1e-300))
+                        self.tails.observe(self.context, lam, day_band(self.last_human.hour))
                     self.routine.observe_silence(self.context, start, ts, ended=True)
             self.last_human = ts
             if event.value == 1 or event.kind in REST_KINDS or event.doorway is not None:
@@ -214,6 +218,7 @@ class HomeActivityMonitor:
             self._check_silence(now)
             + self._check_bathroom_stay(now)
             + self._check_morning_rise(now)
+            + self._check_bedtime(now)
             + self._check_bed_exit(now)
         )
 
@@ -309,7 +314,7 @@ class HomeActivityMonitor:
         """
         lam, p = self._exp_survival(now)
         if self.config.tail_calibration and self.last_human is not None:
-            p = self.tails.survival(self.context, -math.log(max(p, 1e-300)))
+            p = self.tails.survival(self.context, -math.log(max(p, 1e-300)), day_band(self.last_human.hour))
         return lam, p
 
     def _exp_survival(self, now: datetime) -> tuple[float, float]:
@@ -399,6 +404,50 @@ class HomeActivityMonitor:
         alert.evidence["night_since"] = night.isoformat()
         alert.evidence["pad_occupied"] = in_bed
         return [alert]
+
+    def _check_bedtime(self, now: datetime) -> list[Alert]:
+        """Not in bed, and silent, through an hour in which this person is (almost) always in bed.
+
+        The evening is when long quiet spells are normal (television), so the silence test alone learns to wait
+        there -- a fall at 21:00 would otherwise go unseen until the morning. The bed habit says more: a person
+        who is practically always in bed by midnight, is not, and has not moved for an hour, is checked on. One
+        night is one opportunity (the morning-rise budget); only with a bed pad; not while out, not when last seen
+        in a bedroom (the pad may miss a light sleeper), not after a night bed exit (``not_back_in_bed``).
+        """
+        cfg = self.config
+        if not self.has_bed or self._in_bed() or self.last_human is None or self.bed_exit is not None:
+            return []
+        if self.context in {"away", "bed"} | self._bed_rooms() or "inactivity" in self.episode_alerted:
+            return []
+        silence = now - self.last_human
+        if silence < cfg.not_back_floor:
+            return []
+        hour_ago = (now - timedelta(hours=1)).hour
+        p_hour_ago = self.routine.p_in_bed(hour_ago, exclude_observed=1.0)  # the ongoing hour is the anomaly
+        if p_hour_ago < 1.0 - cfg.morning_budget / 30.0 or self.learning(now):
+            return []
+        self.episode_alerted.add("inactivity")
+        if not self.gate.allow("inactivity", now, self.profile.resident_id):
+            return []
+        lam, p = self.silence_probability(now)
+        evidence = {
+            **self._silence_alert("inactivity", now, lam, p).evidence,
+            "p_in_bed_hour_ago": round(p_hour_ago, 4),
+            "rule": "not_in_bed_at_bedtime",
+        }
+        since = self.last_human
+        dur_zh, dur_en = _fmt_duration(silence)
+        where_zh = _ROOM_ZH.get(self.context, self.context)
+        where_en = _ROOM_EN.get(self.context, f"in the {self.context}")
+        zh = (
+            f"通常 {hour_ago:02d}:00 前已上床；至 {now:%H:%M} 仍未上床，自 {since:%H:%M} 起无任何活动（已 {dur_zh}，"
+            f"最后位置：{where_zh}）。"
+        )
+        en = (
+            f"Usually in bed by {hour_ago:02d}:00; not in bed at {now:%H:%M} and no activity since {since:%H:%M} "
+            f"({dur_en}, last seen {where_en})."
+        )
+        return [self._make("inactivity", now, zh, en, evidence)]
 
     def _check_bathroom_stay(self, now: datetime) -> list[Alert]:
         """In the bathroom (every event since the stay began was there) far longer than this person's visits.
@@ -531,7 +580,7 @@ class HomeActivityMonitor:
             "p_silence": p,
             "alpha": self.alpha(),
             "p_poisson": self._exp_survival(now)[1],
-            "tail_k": self.tails.typical_k(self.context),
+            "tail_k": self.tails.typical_k(self.context, day_band(since.hour)),
             "lives_alone": self.profile.lives_alone,
             "empty_nest": self.profile.empty_nest,
         }

@@ -156,6 +156,27 @@ def test_coming_home_then_silence_is_flagged(home: list[HomeEvent]) -> None:
     assert (restored.passage_from, restored.passage_last) == (mon.passage_from, mon.passage_last)
 
 
+def test_not_in_bed_at_the_usual_bedtime_is_flagged(home: list[HomeEvent]) -> None:
+    """Last seen in the living room at 21:00, then nothing: this person is in bed by 23:00 every night, so by
+    midnight -- not in bed, silent for hours -- it is flagged, even where evening silences are long."""
+    t = START + timedelta(days=20, hours=21)
+    events = [e for e in home if e.ts < t] + [_ev(t, "pir-living", "motion", "living")]
+    end = t + timedelta(hours=9)
+    found = silence_alerts(HomeActivityMonitor().replay(events, until=end), t)
+    assert found and found[0].ts <= t + timedelta(hours=3, minutes=1), [(a.ts, a.type) for a in found]
+    # Where evening silences are so varied that the silence test waits (here: switched off by a tiny alpha),
+    # the bed habit still catches it: hour 23 is always spent in bed, so at 00:00.
+    quiet = DetectorConfig(alpha_range=(1e-300, 1e-300))
+    found = silence_alerts(HomeActivityMonitor(config=quiet).replay(events, until=end), t)
+    assert [(a.ts, a.evidence.get("rule")) for a in found] == [(t + timedelta(hours=3), "not_in_bed_at_bedtime")]
+    assert "Usually in bed by 23:00; not in bed at 00:00" in found[0].explanation_en
+    assert "仍未上床" in found[0].explanation_zh and found[0].evidence["context"] == "living"
+    # the same evening with the person going to bed at 22:30 raises nothing
+    night = [*events, _ev(t + timedelta(minutes=90), "pir-bed", "motion", "bedroom"),
+             _ev(t + timedelta(minutes=91), "bed", "bed", "bedroom", 1)]  # fmt: skip
+    assert silence_alerts(HomeActivityMonitor().replay(night, until=t + timedelta(hours=8)), t) == []
+
+
 def test_night_sleep_is_not_flagged_but_no_morning_rise_is(home: list[HomeEvent]) -> None:
     # Normal nights: covered by test_normal_routine_no_alert (28 nights in bed, no alert). Now stay in bed.
     wake = START + timedelta(days=21, hours=5, minutes=30)
@@ -275,7 +296,7 @@ def real_latencies(real_home):
 
 
 # What the method reaches on these homes (docs/detection-activity.md), minus about two cuts: a regression guard.
-_REACHED = {"homeA": {"median": 90, "two_hours": 0.85}, "homeB": {"median": 130, "two_hours": 0.5}}
+_REACHED = {"homeA": {"median": 90, "two_hours": 0.85}, "homeB": {"median": 115, "two_hours": 0.55}}
 
 
 def test_real_home_injected_silences_are_detected(real_latencies) -> None:
@@ -291,7 +312,7 @@ def test_real_home_injected_silences_are_detected(real_latencies) -> None:
 @pytest.mark.xfail(
     strict=True,
     reason="acceptance bound not met on homes A/B: at <= 1 false alert/30 days on every home we have (learned "
-    "heavy tails), 2 of 27 (A) and 43 of 91 (B) silences injected while the person is up and about are flagged "
+    "heavy tails), 2 of 27 (A) and 39 of 91 (B) silences injected while the person is up and about are flagged "
     "after 2 h: B's living room has normal unsensed quiet spells of up to 2.3 h; see docs/detection-activity.md",
 )
 def test_real_home_injected_silence_acceptance_two_hours(real_latencies) -> None:
@@ -445,6 +466,27 @@ def test_tail_model_learns_heavy_and_light_tails() -> None:
     again.restore(json.loads(json.dumps(heavy.snapshot())))
     assert again.weights("living") == pytest.approx(heavy.weights("living"))
     assert len(again.weights("living")) == len(K_GRID)
+    # a version-1 snapshot (all day, one row per context) seeds every part of the day
+    old = {"loglik": {"living": heavy.snapshot()["loglik"]["living@1"]}, "count": {"living": 400}}
+    seeded = TailModel(group_weight=0.0)
+    seeded.restore(old)
+    assert seeded.weights("living", 3) == pytest.approx(heavy.weights("living", 1))
+
+
+def test_tail_is_learned_per_part_of_the_day() -> None:
+    """Evening silences heavy-tailed (TV), morning ones Poisson: each part of the day keeps its own tail, so a
+    morning silence is not judged by the evening's long quiet spells."""
+    rng = random.Random(11)
+    tails = TailModel()
+    for _ in range(300):
+        tails.observe("kitchen", rng.expovariate(1.0), band=1)
+        tails.observe("living", rng.expovariate(1.0) / rng.gammavariate(2.0, 0.5), band=3)
+    assert tails.typical_k("living", 1) >= 20 and tails.typical_k("kitchen", 3) <= 5
+    assert tails.survival("living", 8.0, band=3) > 10 * tails.survival("living", 8.0, band=1)
+    pooled = TailModel(band_weight=1.0)  # one tail for the whole day, as before: the morning inherits the evening
+    for row_key, row in tails.loglik.items():
+        pooled.loglik[row_key] = list(row)
+    assert pooled.survival("kitchen", 8.0, band=1) > 5 * tails.survival("kitchen", 8.0, band=1)
 
 
 def test_heavy_tailed_home_stays_within_budget_where_poisson_does_not() -> None:
