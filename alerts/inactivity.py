@@ -194,6 +194,8 @@ class HomeActivityMonitor:
                         self.tails.observe(self.context, lam, day_band(self.last_human.hour))
                     self.routine.observe_silence(self.context, start, ts, ended=True)
             self.last_human = ts
+            if event.doorway == "exterior":
+                self._track_passage(event)
             if event.value == 1 or event.kind in REST_KINDS or event.doorway is not None:
                 self.context = self._context_of(event)
             # else: a sensor that stops seeing someone (a PIR clearing, a radar's "nobody here") says the person
@@ -235,13 +237,7 @@ class HomeActivityMonitor:
         """Where the silence that starts now is judged: at rest, out, or the room last seen in."""
         doorway = event.doorway
         if doorway == "exterior":
-            # One passage (opening, closing however much later, and door events moments after) has one direction:
-            # out if it began at home, in if it began while out. Coming home and collapsing in the hall must not
-            # read as "still out"; only an opening can begin a passage (the closing belongs to its opening).
-            new_passage = self.passage_last is None or event.ts - self.passage_last > _PASSAGE
-            if self.passage_from is None or (event.value == 1 and new_passage):
-                self.passage_from = self.context
-            self.passage_last = event.ts
+            # out if the passage through the front door began at home, in (at the entrance) if it began while out
             return "entrance" if self.passage_from == "away" else "away"
         if doorway == "interior":
             return "hall"  # passed an inner doorway: in transit, on either side of it
@@ -249,6 +245,15 @@ class HomeActivityMonitor:
             if occ and (event.sensor == sensor or event.room == self.rest_rooms.get(sensor)):
                 return self.rest_kinds[sensor]
         return event.room
+
+    def _track_passage(self, event: HomeEvent) -> None:
+        """One passage through the front door -- an opening, its closing however much later, and door events
+        moments after -- has one direction, set by where the person was when it began: coming home and collapsing
+        in the hall must not read as "still out". Only an opening begins a passage."""
+        new_passage = self.passage_last is None or event.ts - self.passage_last > _PASSAGE
+        if self.passage_from is None or (event.value == 1 and new_passage):
+            self.passage_from = self.context
+        self.passage_last = event.ts
 
     def _bed_transition(self, was: bool, now_in: bool, ts: datetime) -> None:
         if now_in and not was:
