@@ -8,6 +8,7 @@ mapping: PIR ``motion`` -> kind motion, front-door contact -> kind door, bed pad
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +47,26 @@ FREE_CONTEXTS = ("bathroom", "bedroom", "kitchen", "living", "hall", "entrance",
 CONTEXTS = ("bed", "seat", "away", *FREE_CONTEXTS)
 
 
+_ON_WORDS = frozenset({"1", "true", "on", "open", "opened", "occupied", "active", "present", "pressed", "yes"})
+_OFF_WORDS = frozenset({"0", "false", "off", "close", "closed", "empty", "inactive", "absent", "released", "no"})
+
+
+def parse_value(text: str | None) -> int:
+    """Format A ``value``: 1/0, or the words datasets use for them (ON/OFF, OPEN/CLOSE, ...); else ValueError."""
+    word = (text or "").strip().lower()
+    if word in _ON_WORDS:
+        return 1
+    if word in _OFF_WORDS:
+        return 0
+    try:
+        number = float(word)
+    except ValueError:
+        raise ValueError(f"value {text!r} is neither 1/0 nor on/off") from None
+    if math.isnan(number):
+        raise ValueError(f"value {text!r} is not a number")
+    return 1 if number > 0 else 0
+
+
 @dataclass(frozen=True, slots=True)
 class HomeEvent:
     """One Format A row: ``ts`` is naive local wall-clock time; ``value`` 1 = on/open/occupied, 0 = off."""
@@ -72,7 +93,7 @@ class HomeEvent:
             sensor=row["sensor"].strip(),
             kind=kind if kind in KINDS else "other",
             room=room if room in ROOMS else "other",
-            value=1 if str(row["value"]).strip() not in {"0", "false", "False", ""} else 0,
+            value=parse_value(row["value"]),
         )
 
     @property

@@ -27,14 +27,27 @@ from alerts.inactivity import DetectorConfig, HomeActivityMonitor
 SILENCE_TYPES = frozenset({"inactivity", "bathroom_prolonged", "no_morning_rise"})
 
 
-def read_events(path: Path) -> list[HomeEvent]:
-    """Read a Format A CSV (``ts,sensor,kind,room,value``), sorted by time (stable for equal timestamps)."""
-    with path.open(newline="", encoding="utf-8") as fh:
+def read_events(path: Path, problems: list[str] | None = None) -> list[HomeEvent]:
+    """Read a Format A CSV (``ts,sensor,kind,room,value``), sorted by time (stable for equal timestamps).
+
+    A row that cannot be read (bad timestamp, a value that is not 1/0 or on/off, a missing cell) is skipped, not
+    fatal: real exports have the odd broken line. Each is described in ``problems`` when a list is given. A file
+    without the required columns raises ValueError.
+    """
+    events = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
+        if reader.fieldnames:
+            reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
         missing = {"ts", "sensor", "kind", "room", "value"} - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(f"{path}: missing columns {sorted(missing)}")
-        events = [HomeEvent.from_row(row) for row in reader]
+            raise ValueError(f"{path}: missing columns {sorted(missing)} (need ts,sensor,kind,room,value)")
+        for row in reader:
+            try:
+                events.append(HomeEvent.from_row(row))
+            except (ValueError, TypeError, AttributeError) as exc:
+                if problems is not None:
+                    problems.append(f"line {reader.line_num}: {exc}")
     return sorted(events, key=lambda e: e.ts)
 
 
@@ -202,15 +215,26 @@ def run(args: argparse.Namespace, settings: object) -> int:
     """Entry point of ``eldercare eval activity`` (settings are not needed: the evaluation does no I/O besides
     reading FILE)."""
     path = Path(args.file)
-    events = read_events(path)
-    until = datetime.fromisoformat(args.until).replace(tzinfo=None) if args.until else None
+    problems: list[str] = []
+    try:
+        events = read_events(path, problems)
+        until = datetime.fromisoformat(args.until).replace(tzinfo=None) if args.until else None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(f"eldercare eval activity: {exc}", file=sys.stderr)
+        return 2
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; ... ({len(problems) - 5} more)" if len(problems) > 5 else "")
+        print(f"eldercare eval activity: skipped {len(problems)} unreadable row(s): {shown}", file=sys.stderr)
+    if not events:
+        print(f"eldercare eval activity: no readable events in {path}", file=sys.stderr)
+        return 2
     residents = read_residents(path)
     profile = ResidentProfile(lives_alone=residents == 1, fall_risk=args.fall_risk)
     if args.silences:
         return _run_silences(args, events, profile)
     result = evaluate(events, until, residents, profile)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump({**result.to_json(), "skipped_rows": len(problems)}, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
         for a in result.alerts:
