@@ -49,6 +49,8 @@ class ResidentInfo:
     ble_tag: str | None = None
     bed_id: str | None = None
     room_id: str | None = None
+    bed_exit_minutes: float | None = None
+    """Own delay of the night bed-exit alert (None: the engine's default)."""
 
     @property
     def priority_bump(self) -> int:

@@ -55,6 +55,9 @@ class EngineConfig:
     fusion_hold: timedelta = timedelta(seconds=45)
     """A device fall accepted only because nobody moves elsewhere waits this long for what follows (motion in
     another room, the wearable walking or upright, the bed pad occupied all along reject it); 0 decides at once."""
+    bed_exit_minutes: float = 20.0
+    """Night bed exit of a fall-risk resident: not back within this many minutes raises ``bed_exit_night``
+    (a resident's own ``bed_exit_minutes`` in the registry overrides it)."""
     recovery_grace: timedelta = timedelta(seconds=5)
     """Evidence within this time of the fall belongs to the fall itself (a radar still saying 'standing')."""
     walking_std_g: float = 0.15
@@ -178,6 +181,12 @@ class DetectionEngine:
             dev = registry.devices.get(dev_id)
             if dev is None or not dev.safety_critical:
                 del self.health[dev_id]
+        # Routine monitors keep what they learned; who lives there and their settings (alone, fall risk, bed-exit
+        # delay) come from the registry as it is now.
+        for st in self.sites.values():
+            for key, mon in st.monitors.items():
+                if key == "home" or key in registry.residents:
+                    mon.profile = self.profile(st.site_id, key)
 
     def restore_devices(self, last_seen: Mapping[str, datetime], offline: Iterable[str] = ()) -> None:
         """Device liveness from the database (device_state, recent raw rows) so a silence keeps its clock."""
@@ -358,9 +367,16 @@ class DetectionEngine:
             return ResidentProfile(
                 resident_id=res.id if res else None, site_id=site_id, lives_alone=alone,
                 empty_nest=res.empty_nest if res else False, fall_risk=bool(res and res.at_fall_risk),
+                bed_exit_minutes=self._bed_exit_minutes(res),
             )  # fmt: skip
         res = self.registry.residents[key]
-        return ResidentProfile(res.id, site_id, res.lives_alone, res.empty_nest, res.at_fall_risk)
+        return ResidentProfile(
+            res.id, site_id, res.lives_alone, res.empty_nest, res.at_fall_risk, self._bed_exit_minutes(res)
+        )
+
+    def _bed_exit_minutes(self, res: ResidentInfo | None) -> float:
+        own = res.bed_exit_minutes if res else None
+        return float(own) if own else self.config.bed_exit_minutes
 
     def _from_monitor(self, site_id: str, key: str, found: list[Alert]) -> list[Alert]:
         tz = self.registry.tz(site_id)

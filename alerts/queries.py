@@ -11,7 +11,7 @@ ROOMS = "SELECT id, site_id, kind FROM room"
 ZONES = "SELECT id, site_id, secure, is_exit FROM zone"
 BEDS = "SELECT id, room_id FROM bed WHERE room_id IS NOT NULL"
 RESIDENTS = """
-SELECT id, site_id, lives_alone, empty_nest, dementia, fall_risk, ble_tag, bed_id, room_id
+SELECT id, site_id, lives_alone, empty_nest, dementia, fall_risk, ble_tag, bed_id, room_id, bed_exit_minutes
 FROM resident WHERE active
 """
 DEVICES = """

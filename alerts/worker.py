@@ -68,6 +68,7 @@ class DetectionWorker:
             activity_tick=timedelta(seconds=settings.detect_activity_tick_s),
             recovery_grace=timedelta(seconds=settings.detect_recovery_grace_s),
             fusion_hold=timedelta(seconds=settings.detect_fusion_hold_s),
+            bed_exit_minutes=settings.detect_bed_exit_minutes,
         )
         self._in: queue.SimpleQueue[Sequence[Incoming | _Emit]] = queue.SimpleQueue()
         self._out: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     detect_recovery_grace_s: float = Field(
         default=5.0, ge=0, description="Recovery evidence this soon after a fall is the fall itself (sensor lag)."
     )
+    detect_bed_exit_minutes: float = Field(
+        default=20.0,
+        gt=0,
+        le=720,
+        description="Night bed exit of a fall-risk resident: alert if not back in bed within this many minutes "
+        "(a resident's own bed_exit_minutes in the registry overrides it).",
+    )
     detect_fusion_hold_s: float = Field(
         default=45.0,
         ge=0,

@@ -82,6 +82,9 @@ class Resident(_M):
     empty_nest: bool = False
     dementia: bool = False
     fall_risk: Literal["low", "medium", "high"] = "low"
+    bed_exit_minutes: float | None = Field(default=None, gt=0, le=720)
+    """Night bed exit of a fall-risk resident: alert when not back in bed within this many minutes (default:
+    the platform setting ELDERCARE_DETECT_BED_EXIT_MINUTES)."""
     key_elder: list[KeyElder] = Field(default_factory=list)
     bed: Id | None = None
     room: Id | None = None
@@ -231,7 +234,7 @@ def load_registry(conn: psycopg.Connection, reg: RegistryFile) -> dict[str, int]
                     q.UPSERT_RESIDENT,
                     (
                         p.id, s.id, p.name, p.birth_year, p.sex, p.lives_alone, p.empty_nest, p.dementia,
-                        p.fall_risk, list(p.key_elder), p.bed, p.room, p.ble_tag,
+                        p.fall_risk, list(p.key_elder), p.bed, p.room, p.ble_tag, p.bed_exit_minutes,
                     ),
                 )  # fmt: skip
                 cur.execute(

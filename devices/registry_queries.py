@@ -39,13 +39,13 @@ ON CONFLICT (id) DO UPDATE SET site_id = EXCLUDED.site_id, room_id = EXCLUDED.ro
 
 UPSERT_RESIDENT = """
 INSERT INTO resident (id, site_id, name, birth_year, sex, lives_alone, empty_nest, dementia, fall_risk,
-                      key_elder, bed_id, room_id, ble_tag)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                      key_elder, bed_id, room_id, ble_tag, bed_exit_minutes)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (id) DO UPDATE SET site_id = EXCLUDED.site_id, name = EXCLUDED.name,
     birth_year = EXCLUDED.birth_year, sex = EXCLUDED.sex, lives_alone = EXCLUDED.lives_alone,
     empty_nest = EXCLUDED.empty_nest, dementia = EXCLUDED.dementia, fall_risk = EXCLUDED.fall_risk,
     key_elder = EXCLUDED.key_elder, bed_id = EXCLUDED.bed_id, room_id = EXCLUDED.room_id,
-    ble_tag = EXCLUDED.ble_tag, updated_at = now()
+    ble_tag = EXCLUDED.ble_tag, bed_exit_minutes = EXCLUDED.bed_exit_minutes, updated_at = now()
 """
 
 # Contacts have no id in the file: (resident, order, name) identifies them; those no longer listed go.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -482,3 +483,16 @@ def test_held_fall_confirmed_by_a_radar_on_floor_and_hold_can_be_disabled(mk: Cl
     assert "radar_on_floor" in falls[0].evidence["supporting"]
     now = DetectionEngine(registry(), EngineConfig(fusion_hold=timedelta(0)), now=T0)
     assert [a.evidence["reason"] for a in _weak_fall(now, Clock())] == ["corroborated"]  # decided at once
+
+
+def test_bed_exit_delay_per_resident_and_default_follow_the_registry(mk: Clock) -> None:
+    """N of "not back in bed within N minutes": the engine default, a resident's own value, and a registry
+    reload that changes it reaches the running monitor (which keeps what it learned)."""
+    eng = DetectionEngine(registry(), EngineConfig(bed_exit_minutes=30.0), now=T0)
+    assert eng.profile("h1", "home").bed_exit_minutes == 30.0
+    eng.process(mk.reading("bed-1", BedTelemetry, at(0), occupied=True))  # creates the home's monitor
+    mon = eng.sites["h1"].monitors["home"]
+    base = registry()
+    residents = [dataclasses.replace(r, bed_exit_minutes=8.0) if r.id == "r1" else r for r in base.residents.values()]
+    eng.update_registry(dataclasses.replace(base, residents={r.id: r for r in residents}), at(10))
+    assert eng.sites["h1"].monitors["home"] is mon and mon.profile.bed_exit_minutes == 8.0

@@ -47,6 +47,24 @@ def test_load_is_idempotent_and_complete(fresh_db: str) -> None:
     assert row == (True, "high", ["living_alone", "very_old"], "nursing", "c01")
 
 
+def test_bed_exit_minutes_reaches_the_detection_context(fresh_db: str) -> None:
+    """A resident's own night bed-exit delay goes from the registry file to the alerts package's registry."""
+    from alerts.store import AlertStore
+
+    text = SMALL_REGISTRY.replace("fall_risk: high", "fall_risk: high\n        bed_exit_minutes: 7.5")
+    assert text != SMALL_REGISTRY
+    with connect(fresh_db) as conn:
+        load_registry(conn, parse_registry(text))
+    store = AlertStore(fresh_db)
+    try:
+        residents = store.load_registry().residents
+    finally:
+        store.close()
+    assert [r.bed_exit_minutes for r in residents.values()] == [7.5]
+    with pytest.raises(RegistryError, match="bed_exit_minutes"):
+        parse_registry(SMALL_REGISTRY.replace("fall_risk: high", "fall_risk: high\n        bed_exit_minutes: 0"))
+
+
 def test_device_password_is_stored_as_mosquitto_hash(fresh_db: str) -> None:
     text = SMALL_REGISTRY.replace("{id: pir-1, kind: pir,", "{id: pir-1, kind: pir, password: s3cr3t-pw,")
     with connect(fresh_db) as conn:
