@@ -113,6 +113,9 @@ class FallConfig:
     """A longer gap in the stream is a new stream: pending impacts are flushed and the grid restarts."""
     flush_min_still_s: float = 1.0
     """At end of stream, decide a pending impact only if at least this much post window exists."""
+    flush_min_still_hard_s: float = 0.5
+    """... or, on the full-energy impact path only (not the soft landing), at least this much (v4): recordings
+    that end 2-2.5 s after a hard fall (SisFall's 15 s trials) are still decided; a soft landing needs more."""
     return_window_s: float = 12.0
     """How far back (s before the impact) to look for a *return*: a still posture the sensor held shortly before
     the event, which the 'before' window had left (>= ``return_excursion_deg``) and the 'after' window is back
@@ -133,6 +136,8 @@ class FallConfig:
         if not (0.0 <= self.post_window_s[0] < self.post_window_s[1]):
             raise ValueError("post_window_s must be (start, end) with 0 <= start < end")
         need = self.post_window_s[1] + max(-self.pre_window_s[0], self.return_window_s) + 2 * self.cluster_s + 1.0
+        if not self.velocity_soft_ms < 0.0:
+            raise ValueError("velocity_soft_ms is a downward velocity: it must be negative (m/s)")
         if not (0.0 <= self.orientation_min_deg < self.orientation_max_deg <= 180.0):
             raise ValueError("need 0 <= orientation_min_deg < orientation_max_deg <= 180")
         if self.buffer_s < need:
@@ -160,6 +165,8 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     """0 at ``lo``, 1 at ``hi``, linear in between (works for hi < lo too)."""
     if not math.isfinite(x):
         return 0.0
+    if hi == lo:  # a degenerate ramp is a step at lo
+        return 1.0 if x >= lo else 0.0
     return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
 
 
@@ -243,14 +250,16 @@ class FallDetector:
     def flush(self) -> list[FallDetection]:
         """End of stream: decide pending impacts with the data available, then reset the stream state.
 
-        An impact is decided only when at least ``flush_min_still_s`` of its post-impact window exists (a fall
-        in the last ~2 s of a recording cannot be told from a stumble); the stillness and orientation are then
-        computed over the shorter window and ``explanation['truncated']`` says so.
+        An impact is decided only when at least ``flush_min_still_s`` of its post-impact window exists, or
+        ``flush_min_still_hard_s`` for a full-energy impact (a fall in the last ~2 s of a recording cannot be told
+        from a stumble); the stillness and orientation are then computed over the shorter window and
+        ``explanation['truncated']`` says so.
         """
         out: list[FallDetection] = []
         if self._t0 is not None and self._g.shape[0]:
             last_k = self._k0 + self._g.shape[0] - 1
-            min_post = self._post[0] + max(2, round(self.config.flush_min_still_s * self.config.fs_hz))
+            shortest = min(self.config.flush_min_still_s, self.config.flush_min_still_hard_s)
+            min_post = self._post[0] + max(2, round(shortest * self.config.fs_hz))
             out = self._decide_until(last_k - min_post, last_k)
         self.reset()
         return out
@@ -502,6 +511,8 @@ class FallDetector:
             and math.isfinite(angle)
             and abs(angle - 90.0) <= c.soft_landing_tilt_deg
         )
+        if truncated and f["post_window_s"] < c.flush_min_still_s - 0.5 * self._dt:
+            soft_landing = False  # little post-impact evidence: only the strong impact evidence may decide
         checks = {
             # a fall = enough energy around the impact (free fall + impact), and a soft peak only with a clear
             # downward velocity before it; or a soft landing: less energy, but falling and turning like a body

@@ -121,8 +121,18 @@ def test_fall_near_end_decided_by_flush() -> None:
     assert det.feed(t[cut], acc[cut]) == []
     flushed = det.flush()
     assert len(flushed) == 1 and flushed[0].explanation["truncated"] is True
-    short = t < 5.0 + 1.5 + 0.5  # too little after the impact: no decision
+    short = t < 5.0 + 1.5 + 0.3  # too little after the impact: no decision
     assert detect_falls(t[short], acc[short]) == []
+    # A hard fall 2.2 s before the end of a recording (0.7 s of post window, SisFall-like trials): decided on the
+    # full-energy impact path; a soft landing needs the longer post window.
+    hard = t < 5.0 + 1.5 + 0.7
+    assert [d.explanation["path"] for d in detect_falls(t[hard], acc[hard])] == ["impact"]
+    t2, acc2 = _posture_change(100, 90, ff_s=0.3, ff_g=0.5, impact_g=2.4, impact_s=0.08)  # a soft landing
+    assert detect_falls(t2, acc2)[0].explanation["path"] == "soft_landing"
+    soft = t2 < 5.0 + 1.5 + 0.7
+    assert detect_falls(t2[soft], acc2[soft]) == []
+    softer = t2 < 5.0 + 1.5 + 1.2
+    assert len(detect_falls(t2[softer], acc2[softer])) == 1
 
 
 def test_refractory_and_bad_input() -> None:
@@ -138,6 +148,8 @@ def test_refractory_and_bad_input() -> None:
         det.feed(t[:3], acc[:2])
     with pytest.raises(ValueError):
         FallConfig(fs_hz=1.0)
+    with pytest.raises(ValueError):
+        FallConfig(velocity_soft_ms=0.0)  # would also make the score's velocity ramp degenerate
 
 
 def test_long_gap_splits_stream() -> None:
