@@ -28,25 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts import routine_texts as texts
 from alerts.activity import REST_KINDS, HomeEvent, ResidentProfile
 from alerts.alert import Alert, AlertGate, Severity
 from alerts.baseline import Routine
 from alerts.tails import TailModel, day_band, log_normal_prior
 
 _EPOCH = datetime(2000, 1, 1)
-_ROOM_ZH = {
-    "bed": "床上",
-    "seat": "座椅/沙发",
-    "bathroom": "卫生间",
-    "bedroom": "卧室",
-    "kitchen": "厨房",
-    "living": "客厅",
-    "hall": "走廊",
-    "entrance": "玄关",
-    "other": "其他区域",
-    "away": "外出",
-}
-_ROOM_EN = {"bed": "in bed", "seat": "on the seat/sofa", "away": "out"}
 _PASSAGE = timedelta(minutes=2)  # door events this close together are one passage through the front door
 
 BASE_SEVERITY = {
@@ -117,18 +105,6 @@ class DetectorConfig:
             "bed_exit_night": timedelta(minutes=30),
         }
     )
-
-
-def _fmt_duration(delta: timedelta) -> tuple[str, str]:
-    minutes = int(delta.total_seconds() // 60)
-    h, m = divmod(minutes, 60)
-    if h:
-        return f"{h} 小时 {m} 分钟", f"{h} h {m:02d} min"
-    return f"{m} 分钟", f"{m} min"
-
-
-def _fmt_p(p: float) -> str:
-    return f"{p:.0e}" if p < 0.01 else f"{p:.2f}"
 
 
 class HomeActivityMonitor:
@@ -440,18 +416,7 @@ class HomeActivityMonitor:
             "p_in_bed_hour_ago": round(p_hour_ago, 4),
             "rule": "not_in_bed_at_bedtime",
         }
-        since = self.last_human
-        dur_zh, dur_en = _fmt_duration(silence)
-        where_zh = _ROOM_ZH.get(self.context, self.context)
-        where_en = _ROOM_EN.get(self.context, f"in the {self.context}")
-        zh = (
-            f"通常 {hour_ago:02d}:00 前已上床；至 {now:%H:%M} 仍未上床，自 {since:%H:%M} 起无任何活动（已 {dur_zh}，"
-            f"最后位置：{where_zh}）。"
-        )
-        en = (
-            f"Usually in bed by {hour_ago:02d}:00; not in bed at {now:%H:%M} and no activity since {since:%H:%M} "
-            f"({dur_en}, last seen {where_en})."
-        )
+        zh, en = texts.bedtime(hour_ago, self.last_human, now, self.context)
         return [self._make("inactivity", now, zh, en, evidence)]
 
     def _check_bathroom_stay(self, now: datetime) -> list[Alert]:
@@ -475,14 +440,8 @@ class HomeActivityMonitor:
         self.bath_alerted = True
         if not self.gate.allow("bathroom_prolonged", now, self.profile.resident_id):
             return []
-        dur_zh, dur_en = _fmt_duration(stay)
         since = self.bath_since
-        if self.bath_visit_minutes:
-            usual_zh, usual_en = f"以往最长约 {usual:.0f} 分钟", f"visits usually last <= {usual:.0f} min"
-        else:
-            usual_zh, usual_en = "尚无如厕记录", "no visits learned yet"
-        zh = f"自 {since:%H:%M} 起一直在卫生间（已 {dur_zh}，仍有活动）；{usual_zh}。"
-        en = f"In the bathroom since {since:%H:%M} ({dur_en}, still moving); {usual_en}."
+        zh, en = texts.bathroom_stay(since, stay, usual if self.bath_visit_minutes else None)
         evidence = {
             "stay_start": since.isoformat(),
             "stay_minutes": round(stay.total_seconds() / 60, 1),
@@ -543,39 +502,14 @@ class HomeActivityMonitor:
     def _silence_alert(self, kind: str, now: datetime, lam: float, p: float) -> Alert:
         assert self.last_human is not None
         since = self.last_human
-        dur_zh, dur_en = _fmt_duration(now - since)
         expected = self.routine.expected_events(since, now)
-        where_zh = _ROOM_ZH.get(self.context, self.context)
-        where_en = _ROOM_EN.get(self.context, f"in the {self.context}")
-        window = f"{since:%H:%M}–{now:%H:%M}"
         if kind == "no_morning_rise":
-            rise = self.routine.usual_rise()
-            rise_txt = f"{rise:02d}:00" if rise is not None else "?"
             bed_since = self.rise_pending or self.bed_since or since
-            if self._in_bed():
-                last_zh, last_en = f"{since:%H:%M} 起无活动", f"no activity since {since:%H:%M}"
-            else:
-                last_zh, last_en = "床垫显示离床，但未离开卧室", "bed pad empty, but not seen outside the bedroom"
-            zh = f"通常约 {rise_txt} 前起床；自 {bed_since:%H:%M} 卧床，至 {now:%H:%M} 仍未起床（{last_zh}）。"
-            en = (
-                f"Usually up by ~{rise_txt}; in bed since {bed_since:%H:%M} and still not up at {now:%H:%M} "
-                f"({last_en})."
-            )
+            zh, en = texts.morning_rise(self.routine.usual_rise(), bed_since, now, since, self._in_bed())
         elif kind == "bathroom_prolonged":
-            zh = f"自 {since:%H:%M} 起一直在卫生间且无活动（已 {dur_zh}）；按其习惯如此长时间停留的概率约 {_fmt_p(p)}。"
-            en = (
-                f"In the bathroom since {since:%H:%M} with no movement ({dur_en}); a stay this long has a "
-                f"probability of ~{_fmt_p(p)} for this person."
-            )
+            zh, en = texts.bathroom_silence(since, now, p)
         else:
-            zh = (
-                f"通常 {window} 约有 {expected:.0f} 次活动；自 {since:%H:%M} 起无任何活动（已 {dur_zh}，"
-                f"最后位置：{where_zh}）；按其习惯出现如此长时间安静的概率约 {_fmt_p(p)}。"
-            )
-            en = (
-                f"Usually ~{expected:.0f} activity events {window}; none since {since:%H:%M} ({dur_en}, last seen "
-                f"{where_en}); chance of such a silence for this person at this time ~{_fmt_p(p)}."
-            )
+            zh, en = texts.silence(since, now, expected, self.context, p)
         evidence = {
             "silence_start": since.isoformat(),
             "silence_minutes": round((now - since).total_seconds() / 60, 1),
@@ -594,27 +528,13 @@ class HomeActivityMonitor:
     def _bed_exit_alert(self, now: datetime, limit: timedelta) -> Alert:
         assert self.bed_exit is not None
         minutes = int(limit.total_seconds() // 60)
-        dur_zh, dur_en = _fmt_duration(now - self.bed_exit)
-        zh = f"夜间 {self.bed_exit:%H:%M} 离床，{minutes} 分钟内未回床（已 {dur_zh}）；该长者有跌倒风险。"
-        en = (
-            f"Left bed at {self.bed_exit:%H:%M} at night and not back within {minutes} min ({dur_en}); "
-            "fall-risk resident."
-        )
+        zh, en = texts.bed_exit(self.bed_exit, now, minutes)
         evidence = {"bed_exit": self.bed_exit.isoformat(), "limit_minutes": minutes, "context": self.context}
         return self._make("bed_exit_night", now, zh, en, evidence)
 
     def _not_back_alert(self, now: datetime, usual: float, threshold: timedelta) -> Alert:
         assert self.bed_exit is not None
-        dur_zh, dur_en = _fmt_duration(now - self.bed_exit)
-        if self.night_exit_minutes:
-            usual_zh, usual_en = (
-                f"以往夜间离床最长约 {usual:.0f} 分钟",
-                f"night-time exits usually last <= {usual:.0f} min",
-            )
-        else:
-            usual_zh, usual_en = "尚无夜间离床记录", "no night-time exits learned yet"
-        zh = f"通常此时在床上睡觉；{self.bed_exit:%H:%M} 离床后 {dur_zh} 仍未回床（{usual_zh}）。"
-        en = f"Usually asleep at this hour; left bed at {self.bed_exit:%H:%M} and not back after {dur_en} ({usual_en})."
+        zh, en = texts.not_back_in_bed(self.bed_exit, now, usual if self.night_exit_minutes else None)
         evidence = {
             "bed_exit": self.bed_exit.isoformat(),
             "threshold_minutes": round(threshold.total_seconds() / 60, 1),
