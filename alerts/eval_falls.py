@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from alerts.falls import FallConfig, FallDetection, detect_falls
+from alerts.falls import FallConfig, FallDetection, FallDetector, detect_falls
 
 __all__ = ["TrialError", "add_falls_parser", "evaluate_dir", "load_trial", "run"]
 
@@ -179,7 +179,8 @@ def evaluate_dir(
         except TrialError as exc:
             errors.append({"file": name, "error": str(exc)})
             continue
-        dets = detect_falls(trial.t, trial.acc, cfg, chunk_s=chunk_s) if trial.t.size >= 2 else []
+        detector = FallDetector(cfg)
+        dets = detect_falls(trial.t, trial.acc, chunk_s=chunk_s, detector=detector) if trial.t.size >= 2 else []
         detected = bool(dets)
         first = dets[0] if dets else None
         entry: dict[str, Any] = {
@@ -197,6 +198,11 @@ def evaluate_dir(
             entry["detections"] = [_detection_json(d) for d in dets]
         if first:
             entry["why"] = first.explanation["summary"]
+        elif detector.strongest_rejected is not None:
+            # a missed fall (or a quiet ADL): the hardest impact seen, and the check it failed
+            r = detector.strongest_rejected
+            entry["strongest_impact"] = {"t_impact": round(r.t_impact, 3), "peak_g": round(r.peak_g, 2),
+                                         "why_not": r.why_not}  # fmt: skip
         if trial.warnings:
             entry["warnings"] = trial.warnings
         info = subjects.get(name)
@@ -274,6 +280,11 @@ def format_report(res: dict[str, Any]) -> str:
         for p in wrong:
             kind = "missed fall" if p["label"] == "fall" else "false alarm"
             why = f" -- {p['why']}" if p.get("why") else ""
+            if p.get("strongest_impact"):
+                r = p["strongest_impact"]
+                why = f" -- strongest impact {r['peak_g']:.1f} g at {r['t_impact']:.1f} s: {r['why_not']}"
+            elif not p["detected"]:
+                why = f" -- no impact >= {res['config']['impact_g']} g"
             lines.append(f"    {kind:<12} {p['file']}{why}")
     warned = [p for p in res["per_trial"] if p.get("warnings")]
     if warned:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ __all__ = [
     "FallConfig",
     "FallDetection",
     "FallDetector",
+    "RejectedImpact",
     "detect_falls",
     "measure_throughput",
 ]
@@ -145,6 +147,15 @@ class FallConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedImpact:
+    """An impact candidate that was judged and rejected: when, how hard, and the first check it failed."""
+
+    t_impact: float
+    peak_g: float
+    why_not: str
+
+
+@dataclass(frozen=True, slots=True)
 class FallDetection:
     """One detected fall; times are in the stream's own time base (the ``t`` passed to :meth:`feed`)."""
 
@@ -193,6 +204,8 @@ class FallDetector:
         self._e_n = round(0.5 * c.fs_hz)  # impact-energy half window
         # rows of the buffer an impact's evidence needs, relative to the impact row
         self._span = (min(self._pre[0], -self._vel_n, -self._ff, -self._e_n), max(self._post[1], self._e_n + 1))
+        self.strongest_rejected: RejectedImpact | None = None
+        """The highest-peak impact candidate that was *not* a fall, and why (for explaining a missed fall)."""
         self.reset()
 
     # -- state ------------------------------------------------------------------------------------------------
@@ -442,6 +455,12 @@ class FallDetector:
             "pre_std_g": pre_std,
         }
 
+    def _reject(self, t_imp: float, peak: float, why: Callable[[], str]) -> None:
+        """Remember the strongest rejected candidate (the text is built only when it is the new strongest)."""
+        best = self.strongest_rejected
+        if best is None or peak > best.peak_g:
+            self.strongest_rejected = RejectedImpact(float(t_imp), float(peak), why())
+
     def _returned_posture(self, j: int) -> dict[str, float] | None:
         """A still posture of the last ``return_window_s`` that the sensor left before the impact and is back in.
 
@@ -493,11 +512,16 @@ class FallDetector:
         e0, e1 = max(0, j - self._e_n), min(n, j + self._e_n + 1)
         ge = self._g[e0:e1]
         gate = min(c.impact_energy_min_gs, c.soft_landing_energy_gs)
-        if float(np.abs(np.sqrt(np.einsum("ij,ij->i", ge, ge)) - 1.0).sum() * self._dt) < gate:
+        peak0 = float(self._pk[j])
+        energy0 = float(np.abs(np.sqrt(np.einsum("ij,ij->i", ge, ge)) - 1.0).sum() * self._dt)
+        if energy0 < gate:
+            self._reject(t_imp, peak0, lambda: f"impact energy {energy0:.2f} g*s < {gate:.2f}")
             return None
         b0, b1 = min(n, j + self._post[0]), min(n, j + self._post[1])
         gb = self._g[b0:b1]
-        if b1 - b0 >= 2 and float(np.sqrt(np.einsum("ij,ij->i", gb, gb)).std()) > c.stillness_max_g:
+        still0 = float(np.sqrt(np.einsum("ij,ij->i", gb, gb)).std()) if b1 - b0 >= 2 else 0.0
+        if still0 > c.stillness_max_g:
+            self._reject(t_imp, peak0, lambda: f"moving after the impact (std |a| {still0:.2f} g)")
             return None
         f = self.features(j)
         angle, still, ff, peak = f["orientation_change_deg"], f["stillness"], f["freefall_min_g"], f["peak_g"]
@@ -521,8 +545,23 @@ class FallDetector:
             "stillness": math.isfinite(still) and still <= c.stillness_max_g,
         }
         if not all(checks.values()):
+            failed = [k for k, ok in checks.items() if not ok]
+            self._reject(
+                t_imp,
+                peak,
+                lambda: (
+                    f"failed {', '.join(failed)}: energy {energy:.2f} g*s, velocity {vel:.1f} m/s, "
+                    f"orientation {angle:.0f} deg, std |a| after {still:.3f} g"
+                ),
+            )
             return None
-        if self._returned_posture(j) is not None:
+        back = self._returned_posture(j)
+        if back is not None:
+            self._reject(
+                t_imp,
+                peak,
+                lambda: f"returned to a posture held {-back['at_s']:.1f} s before (within {back['match_deg']:.0f} deg)",
+            )
             return None
         # Score: weighted margins of the evidence (hand-set, not fitted); free fall and velocity support only.
         parts = {
@@ -576,10 +615,16 @@ class FallDetector:
 
 
 def detect_falls(
-    t: np.ndarray, acc: np.ndarray, config: FallConfig | None = None, chunk_s: float | None = 1.0
+    t: np.ndarray,
+    acc: np.ndarray,
+    config: FallConfig | None = None,
+    chunk_s: float | None = 1.0,
+    detector: FallDetector | None = None,
 ) -> list[FallDetection]:
-    """Run a fresh detector over a whole recording (in ``chunk_s`` batches, as the live path does) and flush."""
-    det = FallDetector(config)
+    """Run a fresh detector over a whole recording (in ``chunk_s`` batches, as the live path does) and flush.
+
+    Pass ``detector`` (a new one) to inspect it afterwards, e.g. its ``strongest_rejected`` candidate."""
+    det = detector if detector is not None else FallDetector(config)
     t = np.asarray(t, dtype=np.float64).reshape(-1)
     acc = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
     out: list[FallDetection] = []

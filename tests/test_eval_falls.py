@@ -73,6 +73,21 @@ def test_cli_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert res["sensitivity"] == 1.0 and res["specificity"] == 1.0
 
 
+def test_missed_fall_says_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trial labelled fall that is not detected reports its strongest impact and the check it failed."""
+    t = np.arange(0.1, 15.0, 0.02)
+    acc = np.tile([1.0, 0.0, 0.0], (t.size, 1))
+    acc[(t >= 5.0) & (t < 5.1)] = [2.8, 0.0, 0.0]  # a hard bump, but upright and unchanged afterwards
+    _write_trial(tmp_path / "bump.csv", t, acc)
+    (tmp_path / "labels.csv").write_text("file,label\nbump.csv,fall\n")
+    res = evaluate_dir(tmp_path)
+    row = res["per_trial"][0]
+    assert row["detected"] is False and row["strongest_impact"]["peak_g"] >= 2.7
+    assert "orientation" in row["strongest_impact"]["why_not"] or "energy" in row["strongest_impact"]["why_not"]
+    run(_args(tmp_path, json_out=False), None)
+    assert "missed fall  bump.csv -- strongest impact 2.8 g" in capsys.readouterr().out
+
+
 def test_cli_text_and_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = _args(_make_dir(tmp_path), json_out=False)
     args.func(args, None)
