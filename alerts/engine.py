@@ -28,7 +28,7 @@ from alerts.alert import Alert, AlertGate, Severity
 from alerts.context import DeviceMeta, Registry, ResidentInfo
 from alerts.convert import ActivityConverter, Incoming, accel_arrays, activity_level, local_naive, steady_gravity
 from alerts.convert import field as get
-from alerts.falls import FallConfig, FallDetector
+from alerts.falls import FallConfig, FallDetection, FallDetector
 from alerts.fusion import (
     FallFusionConfig,
     FallFusionDecision,
@@ -52,6 +52,9 @@ class EngineConfig:
     fall: FallConfig | None = None
     fusion_window: timedelta = timedelta(seconds=60)
     """Corroboration window of a device fall event: radar on floor, our accel detection, motion elsewhere."""
+    accel_stream_end: timedelta = timedelta(seconds=6)
+    """A wearable that sent no accelerometer batch for this long has ended its stream: pending impacts are decided
+    with the post-impact data there is (``FallDetector.flush``) instead of waiting for its next batch."""
     fusion_hold: timedelta = timedelta(seconds=45)
     """A device fall accepted only because nobody moves elsewhere waits this long for what follows (motion in
     another room, the wearable walking or upright, the bed pad occupied all along reject it); 0 decides at once."""
@@ -113,6 +116,7 @@ class DetectionEngine:
         self.sites: dict[str, SiteState] = {}
         self.fall_detectors: dict[str, FallDetector] = {}
         self.upright: dict[str, np.ndarray] = {}  # wearable -> unit gravity vector while its wearer walked
+        self.accel_rx: dict[str, datetime] = {}  # wearable -> receive time of its latest accelerometer batch
         self.health: dict[str, DeviceHealth] = {}
         self._resolved: list[Resolution] = []
         self._last_activity_tick: datetime | None = None
@@ -155,6 +159,7 @@ class DetectionEngine:
     def tick(self, now: datetime) -> list[Alert]:
         """Advance the clock: long-lie stages, silent devices, and (every ``activity_tick``) the routine monitors."""
         alerts: list[Alert] = []
+        alerts += self._expire_accel_streams(now)
         for st in self.sites.values():
             alerts += self._confirm_held_falls(st, now)
             for due in st.long_lie.due(now):
@@ -396,24 +401,8 @@ class DetectionEngine:
             det = self.fall_detectors[dev.id] = FallDetector(self.config.fall)
         st = self.site(dev.site_id)
         res = self.registry.resident_of(dev)
-        alerts = []
-        for d in det.feed(t, acc):
-            impact = datetime.fromtimestamp(d.t_impact, UTC)
-            st.accel_falls[res.id if res else dev.id] = impact
-            st.long_lie.start(self._episode(dev, res, impact, "fall", None))
-            zh, en = texts.accel_fall(d)
-            evidence = {
-                "source": "accelerometer", "device_id": dev.id, "t_impact": impact.isoformat(),
-                "decided_at": datetime.fromtimestamp(d.t_detect, UTC).isoformat(), "peak_g": round(d.peak_g, 2),
-                "orientation_change_deg": round(d.orientation_change_deg, 1), "stillness_g": round(d.stillness, 3),
-                "freefall_min_g": round(d.freefall_min_g, 2), "score": round(d.score, 3),
-            }  # fmt: skip
-            alerts += self._gated(
-                st,
-                self._alert(
-                    "fall", Severity.URGENT, impact, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence
-                ),
-            )
+        alerts = self._accel_falls(dev, det.feed(t, acc))
+        self.accel_rx[dev.id] = item.received_at
         if not t.size:
             return alerts
         walking = activity_level(acc) >= self.config.walking_std_g
@@ -435,6 +424,44 @@ class DetectionEngine:
                 self._resolved.append(Resolution(ep.site_id, "long_lie", start, reason, ep.resident_id))
         if walking and gravity is not None:
             self.upright[dev.id] = gravity  # a walking person is upright: the reference posture of this wearable
+        return alerts
+
+    def _accel_falls(self, dev: DeviceMeta, found: list[FallDetection]) -> list[Alert]:
+        """Alerts (and long-lie episodes) for falls our accelerometer detector decided on a wearable's stream."""
+        st = self.site(dev.site_id)
+        res = self.registry.resident_of(dev)
+        alerts: list[Alert] = []
+        for d in found:
+            impact = datetime.fromtimestamp(d.t_impact, UTC)
+            st.accel_falls[res.id if res else dev.id] = impact
+            st.long_lie.start(self._episode(dev, res, impact, "fall", None))
+            zh, en = texts.accel_fall(d)
+            evidence = {
+                "source": "accelerometer", "device_id": dev.id, "t_impact": impact.isoformat(),
+                "decided_at": datetime.fromtimestamp(d.t_detect, UTC).isoformat(), "peak_g": round(d.peak_g, 2),
+                "orientation_change_deg": round(d.orientation_change_deg, 1), "stillness_g": round(d.stillness, 3),
+                "freefall_min_g": round(d.freefall_min_g, 2), "score": round(d.score, 3),
+                "truncated": bool(d.explanation.get("truncated")),
+            }  # fmt: skip
+            alerts += self._gated(
+                st,
+                self._alert(
+                    "fall", Severity.URGENT, impact, site_id=dev.site_id, res=res, zh=zh, en=en, evidence=evidence
+                ),
+            )
+        return alerts
+
+    def _expire_accel_streams(self, now: datetime) -> list[Alert]:
+        """Decide impacts left pending by wearables that stopped streaming (windowed devices send a few seconds
+        after an event and then go quiet): a fall must not wait for the device's next batch. Judged on receive
+        times, not on the device's own clock, which may be skewed."""
+        alerts: list[Alert] = []
+        idle = [d for d, rx in self.accel_rx.items() if now - rx > self.config.accel_stream_end]
+        for dev_id in idle:
+            del self.accel_rx[dev_id]
+            det, dev = self.fall_detectors.get(dev_id), self.registry.devices.get(dev_id)
+            if det is not None and dev is not None:
+                alerts += self._accel_falls(dev, det.flush())
         return alerts
 
     def _on_fall_event(self, dev: DeviceMeta, item: Incoming, replay: bool = False) -> list[Alert]:

@@ -6,6 +6,7 @@ what the platform enforces.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,7 @@ def vendor_guide_markdown() -> str:
     out += [f"| `{d}` | {', '.join(f'`{k}`' for k in sorted(kinds))} |" for d, kinds in DEVICE_KINDS.items()]
     out += ["", "## One example per message kind", ""]
     for kind, example in EXAMPLES.items():
-        doc = (MODELS[kind].__doc__ or "").strip().splitlines()[0]
+        doc = inspect.cleandoc(MODELS[kind].__doc__ or "")  # the whole docstring: vendor-facing guidance
         out += [
             f"### `{kind}` ({KIND_CHANNEL[kind].value}, e.g. from a `{SENDER[kind]}`)",
             "",

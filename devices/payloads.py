@@ -139,7 +139,13 @@ Sample = tuple[
 
 
 class AccelTelemetry(Message):
-    """A batch of wearable accelerometer samples; ``ts`` is the time of the first sample."""
+    """A batch of wearable accelerometer samples; ``ts`` is the time of the first sample.
+
+    Send ~1 s batches. A device that streams only around events should keep streaming at least 4 s after a
+    suspected impact (the fall decision looks 1.5-3.5 s after it); when a stream stops earlier, the platform
+    decides about 6 s after the last batch with the data there is: at least 2 s after a hard impact, 2.5 s
+    after a soft one, or the impact cannot be judged.
+    """
 
     kind: Literal["accel"]
     rate_hz: Annotated[float, Field(ge=1, le=2000)]

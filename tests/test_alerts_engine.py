@@ -496,3 +496,24 @@ def test_bed_exit_delay_per_resident_and_default_follow_the_registry(mk: Clock) 
     residents = [dataclasses.replace(r, bed_exit_minutes=8.0) if r.id == "r1" else r for r in base.residents.values()]
     eng.update_registry(dataclasses.replace(base, residents={r.id: r for r in residents}), at(10))
     assert eng.sites["h1"].monitors["home"] is mon and mon.profile.bed_exit_minutes == 8.0
+
+
+def test_a_wearable_that_stops_streaming_after_an_impact_still_gets_a_decision(mk: Clock) -> None:
+    """A windowed wearable sends its fall and 2.6 s after it, then goes quiet: the engine's clock ends the stream
+    and decides (truncated post window) instead of waiting for the device's next batch, which may never come."""
+    eng = DetectionEngine(registry(), now=T0)
+    t, acc = _fall_stream(T0.timestamp(), seconds=6.6)  # impact at +4 s, data until +6.6 s
+    alerts = []
+    for i in range(0, t.size, 50):
+        ts = datetime.fromtimestamp(t[i], UTC)
+        alerts += eng.process(
+            mk.reading(
+                "wear-1", AccelTelemetry, ts, rate_hz=50.0, unit="g", samples=[tuple(x) for x in acc[i : i + 50]]
+            )
+        )
+    assert [a for a in alerts if a.type == "fall"] == []  # the post-impact window is not complete
+    assert [a for a in eng.tick(at(9)) if a.type == "fall"] == []  # quiet for 3 s only: may still be streaming
+    falls = [a for a in eng.tick(at(13)) if a.type == "fall"]
+    assert len(falls) == 1 and falls[0].evidence["truncated"] is True
+    assert abs((falls[0].ts - at(4)).total_seconds()) < 0.1
+    assert [a for a in eng.tick(at(20)) if a.type == "fall"] == []  # decided once
